@@ -1,0 +1,188 @@
+"""REST edge of the chat domain: parse, call the services and selectors, return the schemas.
+
+Handlers are async so that polling, posting and the admin list never queue behind one another;
+each makes one hop to a worker thread for its database work (`_in_thread`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.contrib.auth.models import AbstractBaseUser
+from django.http import HttpRequest
+from ninja import Field, Query, Router, Schema, Status
+
+from chats import selectors, services
+from chats.models import SupportChat
+from chats.schemas import (
+    AdminChatOut,
+    ChatListItemOut,
+    ChatListOut,
+    ErrorOut,
+    MarkReadOut,
+    MessageIn,
+    MessageOut,
+    MessagePageOut,
+    UserChatOut,
+    ValidationErrorOut,
+)
+
+router = Router()
+
+_in_thread = sync_to_async
+
+USER_ERRORS: dict[int, Any] = {401: ErrorOut, 422: ValidationErrorOut}
+ADMIN_ERRORS: dict[int, Any] = {**USER_ERRORS, 403: ErrorOut, 404: ErrorOut}
+
+
+class MessagesQuery(Schema):
+    after: uuid.UUID | None = Field(None, description="Messages newer than this message id.")
+    before: uuid.UUID | None = Field(None, description="Messages older than this message id.")
+    limit: int = Field(selectors.PAGE_SIZE, ge=1, le=selectors.MAX_PAGE_SIZE)
+
+
+class ChatListQuery(Schema):
+    archived: bool = False
+    limit: int = Field(selectors.PAGE_SIZE, ge=1, le=selectors.MAX_PAGE_SIZE)
+    cursor: str | None = Field(None, max_length=200)
+    q: str | None = Field(None, max_length=254, description="A fragment of the user's email.")
+
+
+# --- The user's own chat -------------------------------------------------------------------------
+
+
+@router.get("/support_chat", response={200: UserChatOut, **USER_ERRORS}, tags=["user"])
+async def get_chat(request: HttpRequest) -> dict[str, Any]:
+    """The caller's support chat, created on first call, with its newest 50 messages."""
+    return await _in_thread(_user_chat)(request.auth)
+
+
+@router.get("/support_chat/messages", response={200: MessagePageOut, **USER_ERRORS}, tags=["user"])
+async def list_messages(request: HttpRequest, params: Query[MessagesQuery]) -> MessagePageOut:
+    """Messages after a message id (polling, catch-up) or before one (history), oldest first."""
+    return await _in_thread(_user_messages)(request.auth, params)
+
+
+@router.post("/support_chat/messages", response={201: MessageOut, **USER_ERRORS}, tags=["user"])
+async def send_message(request: HttpRequest, payload: MessageIn) -> Status:
+    """Send a message to support. A message to an archived chat reopens it."""
+    message = await _in_thread(services.user_message_post)(
+        user=request.auth, content=payload.content
+    )
+    return Status(201, message)
+
+
+@router.patch("/support_chat/mark_read", response={200: MarkReadOut, **USER_ERRORS}, tags=["user"])
+async def mark_read(request: HttpRequest) -> dict[str, int]:
+    """Mark every unread reply from support as read."""
+    marked = await _in_thread(services.messages_mark_read)(user=request.auth)
+    return {"marked": marked}
+
+
+def _user_chat(user: AbstractBaseUser) -> dict[str, Any]:
+    chat = services.chat_get_or_create(user=user)
+    page = selectors.messages_page(chat=chat)
+    return {
+        "id": chat.id,
+        "archived": chat.archived,
+        "admin_viewed_at": chat.admin_viewed_at,
+        "unread_count": selectors.unread_reply_count(chat=chat),
+        "messages": page.messages,
+        "has_more": page.has_more,
+    }
+
+
+def _user_messages(user: AbstractBaseUser, params: MessagesQuery) -> selectors.MessagePage:
+    chat = services.chat_get_or_create(user=user)
+    return selectors.messages_page(
+        chat=chat, after=params.after, before=params.before, limit=params.limit
+    )
+
+
+# --- Admins --------------------------------------------------------------------------------------
+
+
+@router.get("/admin/chats", response={200: ChatListOut, **ADMIN_ERRORS}, tags=["admin"])
+async def list_chats(request: HttpRequest, params: Query[ChatListQuery]) -> dict[str, Any]:
+    """One tab of the dashboard (active or archived), newest activity first, keyset-paginated."""
+    page = await _in_thread(selectors.chat_list_for_admin)(
+        admin=request.auth,
+        archived=params.archived,
+        limit=params.limit,
+        cursor=params.cursor,
+        q=params.q,
+    )
+    return {"items": page.chats, "next_cursor": page.next_cursor}
+
+
+@router.get("/admin/chats/{chat_id}", response={200: AdminChatOut, **ADMIN_ERRORS}, tags=["admin"])
+async def get_admin_chat(request: HttpRequest, chat_id: uuid.UUID) -> dict[str, Any]:
+    """A chat with its newest 50 messages. Opening it marks it viewed by the caller."""
+    return await _in_thread(_admin_chat)(request.auth, chat_id)
+
+
+@router.get(
+    "/admin/chats/{chat_id}/messages",
+    response={200: MessagePageOut, **ADMIN_ERRORS},
+    tags=["admin"],
+)
+async def list_admin_messages(
+    request: HttpRequest, chat_id: uuid.UUID, params: Query[MessagesQuery]
+) -> selectors.MessagePage:
+    """A chat's messages after or before a message id, oldest first."""
+    return await _in_thread(_admin_messages)(request.auth, chat_id, params)
+
+
+@router.post(
+    "/admin/chats/{chat_id}/messages", response={201: MessageOut, **ADMIN_ERRORS}, tags=["admin"]
+)
+async def send_reply(request: HttpRequest, chat_id: uuid.UUID, payload: MessageIn) -> Status:
+    """Reply to the user."""
+    message = await _in_thread(services.admin_reply_post)(
+        admin=request.auth, chat_id=chat_id, content=payload.content
+    )
+    return Status(201, message)
+
+
+@router.post(
+    "/admin/chats/{chat_id}/archive",
+    response={200: ChatListItemOut, **ADMIN_ERRORS},
+    tags=["admin"],
+)
+async def archive_chat(request: HttpRequest, chat_id: uuid.UUID) -> SupportChat:
+    """Move the chat to the Archived tab."""
+    return await _in_thread(_admin_change)(services.chat_archive, request.auth, chat_id)
+
+
+@router.post(
+    "/admin/chats/{chat_id}/unarchive",
+    response={200: ChatListItemOut, **ADMIN_ERRORS},
+    tags=["admin"],
+)
+async def unarchive_chat(request: HttpRequest, chat_id: uuid.UUID) -> SupportChat:
+    """Move the chat back to the Active tab."""
+    return await _in_thread(_admin_change)(services.chat_unarchive, request.auth, chat_id)
+
+
+def _admin_chat(admin: AbstractBaseUser, chat_id: uuid.UUID) -> dict[str, Any]:
+    services.chat_mark_viewed(admin=admin, chat_id=chat_id)
+    chat = selectors.chat_summary_for_admin(admin=admin, chat_id=chat_id)
+    page = selectors.messages_page(chat=chat)
+    summary = ChatListItemOut.from_orm(chat).model_dump()
+    return {**summary, "messages": page.messages, "has_more": page.has_more}
+
+
+def _admin_messages(
+    admin: AbstractBaseUser, chat_id: uuid.UUID, params: MessagesQuery
+) -> selectors.MessagePage:
+    chat = selectors.chat_for_admin(admin=admin, chat_id=chat_id)
+    return selectors.messages_page(
+        chat=chat, after=params.after, before=params.before, limit=params.limit
+    )
+
+
+def _admin_change(service: Any, admin: AbstractBaseUser, chat_id: uuid.UUID) -> SupportChat:
+    service(admin=admin, chat_id=chat_id)
+    return selectors.chat_summary_for_admin(admin=admin, chat_id=chat_id)

@@ -1,0 +1,157 @@
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import Length
+from django.db.models.lookups import GreaterThanOrEqual, LessThanOrEqual
+
+CONTENT_MAX_LENGTH = 5000
+
+
+class NewestActivityIndex(models.Index):
+    """(last_message_at DESC NULLS LAST, id DESC): the admin list's order, empty chats last.
+
+    SQLite refuses NULLS LAST in an index, but its DESC already puts NULLs last (and its planner
+    uses the index for the NULLS LAST query); PostgreSQL needs the modifier spelled out.
+    """
+
+    def __init__(self, *, name: str, condition: Q) -> None:
+        super().__init__(
+            F("last_message_at").desc(nulls_last=True),
+            F("id").desc(),
+            name=name,
+            condition=condition,
+        )
+
+    def deconstruct(self) -> tuple[str, tuple[object, ...], dict[str, object]]:
+        path, _, kwargs = super().deconstruct()
+        return path, (), {"name": kwargs["name"], "condition": kwargs["condition"]}
+
+    def create_sql(self, model: type[models.Model], schema_editor: Any, **kwargs: Any) -> Any:
+        if schema_editor.connection.vendor != "sqlite":
+            return super().create_sql(model, schema_editor, **kwargs)
+        plain = models.Index(
+            F("last_message_at").desc(), F("id").desc(), name=self.name, condition=self.condition
+        )
+        return plain.create_sql(model, schema_editor, **kwargs)
+
+
+class SenderType(models.TextChoices):
+    USER = "user", "User"
+    ADMIN = "admin", "Admin"
+
+
+class SupportChat(models.Model):
+    """The one conversation between a user and the support team."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="support_chat"
+    )
+    last_message_at = models.DateTimeField(null=True, blank=True)
+    admin_viewed_at = models.DateTimeField(null=True, blank=True)
+    archived_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [
+            # The admin list: one tab at a time, newest activity first, chats without messages last,
+            # keyset-paginated on (last_message_at, id). Partial indexes keep each tab's scan short.
+            NewestActivityIndex(
+                name="chat_active_recent_idx", condition=Q(archived_at__isnull=True)
+            ),
+            NewestActivityIndex(
+                name="chat_archived_recent_idx", condition=Q(archived_at__isnull=False)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Chat with {self.user}"
+
+    @property
+    def archived(self) -> bool:
+        return self.archived_at is not None
+
+
+class SupportMessage(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # Served by the (chat, created_at) index below; an index on chat alone would be dead weight.
+    chat = models.ForeignKey(
+        SupportChat, on_delete=models.CASCADE, related_name="messages", db_index=False
+    )
+    content = models.TextField()
+    sender_type = models.CharField(max_length=5, choices=SenderType.choices)
+    # Kept when the author's account is deleted, so the user's history stays whole.
+    sender = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="support_messages",
+    )
+    # For admin messages: when the user read it (null = unread). Unused for user messages.
+    read_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [
+            models.Index(fields=["chat", "created_at"], name="message_chat_created_idx"),
+            # The user's unread badge and mark-read touch only the unread admin replies.
+            models.Index(
+                fields=["chat"],
+                condition=Q(sender_type="admin", read_at__isnull=True),
+                name="message_unread_reply_idx",
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(sender_type__in=SenderType.values), name="message_sender_type_valid"
+            ),
+            models.CheckConstraint(
+                condition=GreaterThanOrEqual(Length("content"), 1)
+                & LessThanOrEqual(Length("content"), CONTENT_MAX_LENGTH),
+                name="message_content_length_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sender_type} message in {self.chat_id}"
+
+
+class AdminAction(models.TextChoices):
+    VIEWED = "viewed", "Viewed"
+    ARCHIVED = "archived", "Archived"
+    UNARCHIVED = "unarchived", "Unarchived"
+    REPLIED = "replied", "Replied"
+
+
+class ChatAuditEntry(models.Model):
+    """What an admin did to a chat, and when: the answer to "who archived this?"."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    chat = models.ForeignKey(SupportChat, on_delete=models.CASCADE, related_name="audit_entries")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="support_audit_entries",
+    )
+    action = models.CharField(max_length=10, choices=AdminAction.choices)
+    message = models.ForeignKey(
+        SupportMessage, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "chat audit entries"
+        indexes = [models.Index(fields=["chat", "-created_at"], name="audit_chat_created_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.actor} {self.action} {self.chat_id}"

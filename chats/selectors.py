@@ -1,0 +1,187 @@
+"""Reads that carry rules: who may see what, in which order, a page at a time.
+
+Every list here runs a fixed number of queries whatever the number of rows.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce, Left
+
+from chats.errors import InvalidInputError, NotFoundError
+from chats.models import SenderType, SupportChat, SupportMessage
+from chats.permissions import require_admin
+
+PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+PREVIEW_LENGTH = 100
+NEVER = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class MessagePage:
+    messages: list[SupportMessage]
+    has_more: bool
+
+
+@dataclass(frozen=True)
+class ChatPage:
+    chats: list[SupportChat]
+    next_cursor: str | None
+
+
+def messages_page(
+    *,
+    chat: SupportChat,
+    after: uuid.UUID | None = None,
+    before: uuid.UUID | None = None,
+    limit: int = PAGE_SIZE,
+) -> MessagePage:
+    """A page of the chat's messages, always oldest first.
+
+    - `after`: the oldest `limit` messages newer than that message (polling and catch-up);
+      `has_more` says more newer ones are waiting.
+    - otherwise: the newest `limit` messages, older than `before` when given (history);
+      `has_more` says older ones exist.
+    """
+    if after is not None and before is not None:
+        raise InvalidInputError("after", "Give either after or before, not both.", "query")
+    messages = SupportMessage.objects.filter(chat=chat)
+    if after is not None:
+        anchor = _message_anchor(chat, after, "after")
+        rows = list(
+            messages.filter(
+                Q(created_at__gt=anchor.created_at)
+                | Q(created_at=anchor.created_at, id__gt=anchor.id)
+            ).order_by("created_at", "id")[: limit + 1]
+        )
+        return MessagePage(messages=rows[:limit], has_more=len(rows) > limit)
+    if before is not None:
+        anchor = _message_anchor(chat, before, "before")
+        messages = messages.filter(
+            Q(created_at__lt=anchor.created_at) | Q(created_at=anchor.created_at, id__lt=anchor.id)
+        )
+    rows = list(messages.order_by("-created_at", "-id")[: limit + 1])
+    return MessagePage(messages=rows[:limit][::-1], has_more=len(rows) > limit)
+
+
+def unread_reply_count(*, chat: SupportChat) -> int:
+    """Admin replies the user has not read yet: the widget's badge."""
+    return SupportMessage.objects.filter(
+        chat=chat, sender_type=SenderType.ADMIN, read_at__isnull=True
+    ).count()
+
+
+def chats_for_admin() -> QuerySet[SupportChat]:
+    """Chats with what the admin list shows of each, computed in the same query."""
+    latest = SupportMessage.objects.filter(chat=OuterRef("pk")).order_by("-created_at", "-id")
+    count = (
+        SupportMessage.objects.filter(chat=OuterRef("pk"))
+        .order_by()
+        .values("chat")
+        .annotate(n=Count("*"))
+        .values("n")
+    )
+    # Unread for admins: a user message newer than the last time an admin opened the chat.
+    unread = SupportMessage.objects.filter(
+        chat=OuterRef("pk"),
+        sender_type=SenderType.USER,
+        created_at__gt=Coalesce(OuterRef("admin_viewed_at"), Value(NEVER)),
+    )
+    return SupportChat.objects.annotate(
+        user_email=F("user__email"),
+        last_message_preview=Left(Subquery(latest.values("content")[:1]), PREVIEW_LENGTH),
+        last_message_sender=Subquery(latest.values("sender_type")[:1]),
+        message_count=Coalesce(Subquery(count), 0),
+        unread=Exists(unread),
+    )
+
+
+def chat_list_for_admin(
+    *,
+    admin: AbstractBaseUser,
+    archived: bool = False,
+    limit: int = PAGE_SIZE,
+    cursor: str | None = None,
+    q: str | None = None,
+) -> ChatPage:
+    """One tab of the admin list, newest activity first, chats without messages last.
+
+    Keyset pagination on (last_message_at, id): a page deep in the list costs what the first does.
+    """
+    require_admin(admin)
+    chats = chats_for_admin().filter(archived_at__isnull=not archived)
+    if q:
+        chats = chats.filter(user__email__icontains=q.strip())
+    if cursor:
+        chats = chats.filter(_after_cursor(*decode_cursor(cursor)))
+    rows = list(chats.order_by(F("last_message_at").desc(nulls_last=True), "-id")[: limit + 1])
+    page = rows[:limit]
+    next_cursor = encode_cursor(page[-1]) if len(rows) > limit else None
+    return ChatPage(chats=page, next_cursor=next_cursor)
+
+
+def chat_for_admin(*, admin: AbstractBaseUser, chat_id: uuid.UUID) -> SupportChat:
+    """One chat, for an admin."""
+    require_admin(admin)
+    return _chat_get(SupportChat.objects.select_related("user"), chat_id)
+
+
+def chat_summary_for_admin(*, admin: AbstractBaseUser, chat_id: uuid.UUID) -> SupportChat:
+    """One chat with what the admin list shows of it (preview, count, unread)."""
+    require_admin(admin)
+    return _chat_get(chats_for_admin(), chat_id)
+
+
+def _chat_get(chats: QuerySet[SupportChat], chat_id: uuid.UUID) -> SupportChat:
+    try:
+        return chats.get(id=chat_id)
+    except SupportChat.DoesNotExist:
+        raise NotFoundError("No such chat.") from None
+
+
+def encode_cursor(chat: SupportChat) -> str:
+    stamp = chat.last_message_at.isoformat() if chat.last_message_at else ""
+    raw = f"{stamp}|{chat.id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime | None, uuid.UUID]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        stamp, chat_id = raw.split("|")
+        last_message_at = datetime.fromisoformat(stamp) if stamp else None
+        if last_message_at is not None and last_message_at.tzinfo is None:
+            raise ValueError("naive timestamp")
+        return last_message_at, uuid.UUID(chat_id)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise InvalidInputError(
+            "cursor", "Invalid cursor: pass back next_cursor as given.", "query"
+        ) from None
+
+
+def _after_cursor(last_message_at: datetime | None, chat_id: uuid.UUID) -> Q:
+    # Rows that sort after (last_message_at, id) in "newest first, no messages last" order.
+    if last_message_at is None:
+        return Q(last_message_at__isnull=True, id__lt=chat_id)
+    return (
+        Q(last_message_at__lt=last_message_at)
+        | Q(last_message_at=last_message_at, id__lt=chat_id)
+        | Q(last_message_at__isnull=True)
+    )
+
+
+def _message_anchor(chat: SupportChat, message_id: uuid.UUID, field: str) -> SupportMessage:
+    anchor = (
+        SupportMessage.objects.filter(chat=chat, id=message_id).only("id", "created_at").first()
+    )
+    if anchor is None:
+        raise InvalidInputError(field, "No such message in this chat.", "query")
+    return anchor

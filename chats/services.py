@@ -1,0 +1,150 @@
+"""Every write in the chat domain. REST handlers, websocket consumers and tasks all call these.
+
+Each function owns its transaction, checks who is asking, and announces what it did through
+`chats.signals` so that broadcasts and emails leave only after the commit.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from chats import signals
+from chats.errors import NotFoundError
+from chats.models import AdminAction, ChatAuditEntry, SenderType, SupportChat, SupportMessage
+from chats.permissions import require_admin
+from chats.validation import clean_content
+
+ONE_TICK = timedelta(microseconds=1)
+
+
+def chat_get_or_create(*, user: AbstractBaseUser) -> SupportChat:
+    """The user's one support chat, created on first use."""
+    chat, _ = SupportChat.objects.get_or_create(user=user)
+    return chat
+
+
+def user_message_post(*, user: AbstractBaseUser, content: str) -> SupportMessage:
+    """Post a message from a user to support. Reopens the chat if it was archived."""
+    content = clean_content(content)
+    chat_get_or_create(user=user)
+    with transaction.atomic():
+        chat = _chats_locked().get(user=user)
+        message = _message_add(chat, sender=user, sender_type=SenderType.USER, content=content)
+        reopened = chat.archived_at is not None
+        chat.archived_at = None
+        chat.save(update_fields=["last_message_at", "archived_at", "updated_at"])
+        signals.send_on_commit(signals.message_created, message=message)
+        if reopened:
+            signals.send_on_commit(signals.chat_unarchived, chat=chat, admin=None)
+    return message
+
+
+def admin_reply_post(
+    *, admin: AbstractBaseUser, chat_id: uuid.UUID, content: str
+) -> SupportMessage:
+    """Post a reply from an admin. An archived chat stays archived (and gets no reply email)."""
+    require_admin(admin)
+    content = clean_content(content)
+    with transaction.atomic():
+        chat = _chat_lock(chat_id)
+        message = _message_add(chat, sender=admin, sender_type=SenderType.ADMIN, content=content)
+        chat.save(update_fields=["last_message_at", "updated_at"])
+        ChatAuditEntry.objects.create(
+            chat=chat, actor=admin, action=AdminAction.REPLIED, message=message
+        )
+        signals.send_on_commit(signals.message_created, message=message)
+    return message
+
+
+def messages_mark_read(*, user: AbstractBaseUser) -> int:
+    """Mark every admin reply the user has not read yet as read; return how many were marked."""
+    with transaction.atomic():
+        chat = SupportChat.objects.filter(user=user).first()
+        if chat is None:
+            return 0
+        unread = SupportMessage.objects.filter(
+            chat=chat, sender_type=SenderType.ADMIN, read_at__isnull=True
+        )
+        # Lock the rows first so two tabs marking at once report each message once.
+        message_ids = list(unread.select_for_update().values_list("id", flat=True))
+        if not message_ids:
+            return 0
+        read_at = timezone.now()
+        unread.filter(id__in=message_ids).update(read_at=read_at, updated_at=read_at)
+        signals.send_on_commit(
+            signals.messages_read, chat=chat, message_ids=message_ids, read_at=read_at
+        )
+    return len(message_ids)
+
+
+def chat_mark_viewed(*, admin: AbstractBaseUser, chat_id: uuid.UUID) -> datetime:
+    """Record that an admin opened the chat: its user messages are no longer unread for admins."""
+    require_admin(admin)
+    viewed_at = timezone.now()
+    with transaction.atomic():
+        chat = _chat_lock(chat_id)
+        chat.admin_viewed_at = viewed_at
+        chat.save(update_fields=["admin_viewed_at", "updated_at"])
+        ChatAuditEntry.objects.create(chat=chat, actor=admin, action=AdminAction.VIEWED)
+        signals.send_on_commit(signals.chat_viewed, chat=chat, admin=admin, viewed_at=viewed_at)
+    return viewed_at
+
+
+def chat_archive(*, admin: AbstractBaseUser, chat_id: uuid.UUID) -> SupportChat:
+    """Move the chat to the Archived tab. Archiving an archived chat changes nothing."""
+    require_admin(admin)
+    with transaction.atomic():
+        chat = _chat_lock(chat_id)
+        if chat.archived_at is None:
+            chat.archived_at = timezone.now()
+            chat.save(update_fields=["archived_at", "updated_at"])
+            ChatAuditEntry.objects.create(chat=chat, actor=admin, action=AdminAction.ARCHIVED)
+            signals.send_on_commit(signals.chat_archived, chat=chat, admin=admin)
+    return chat
+
+
+def chat_unarchive(*, admin: AbstractBaseUser, chat_id: uuid.UUID) -> SupportChat:
+    """Move the chat back to the Active tab. Restoring an active chat changes nothing."""
+    require_admin(admin)
+    with transaction.atomic():
+        chat = _chat_lock(chat_id)
+        if chat.archived_at is not None:
+            chat.archived_at = None
+            chat.save(update_fields=["archived_at", "updated_at"])
+            ChatAuditEntry.objects.create(chat=chat, actor=admin, action=AdminAction.UNARCHIVED)
+            signals.send_on_commit(signals.chat_unarchived, chat=chat, admin=admin)
+    return chat
+
+
+def _chats_locked() -> QuerySet[SupportChat]:
+    # The row lock serializes writers on one chat (PostgreSQL; SQLite's IMMEDIATE transactions
+    # serialize all writers), so message timestamps follow commit order within a chat.
+    return SupportChat.objects.select_for_update(of=("self",)).select_related("user")
+
+
+def _chat_lock(chat_id: uuid.UUID) -> SupportChat:
+    try:
+        return _chats_locked().get(id=chat_id)
+    except SupportChat.DoesNotExist:
+        raise NotFoundError("No such chat.") from None
+
+
+def _message_add(
+    chat: SupportChat, *, sender: AbstractBaseUser, sender_type: SenderType, content: str
+) -> SupportMessage:
+    # Strictly after the chat's previous message even if clocks of two servers disagree, so that
+    # "messages after id X" never skips one that committed later with an earlier timestamp.
+    created_at = timezone.now()
+    if chat.last_message_at is not None and created_at <= chat.last_message_at:
+        created_at = chat.last_message_at + ONE_TICK
+    message = SupportMessage.objects.create(
+        chat=chat, sender=sender, sender_type=sender_type, content=content, created_at=created_at
+    )
+    chat.last_message_at = created_at
+    return message

@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+from chats import services
+from chats.models import SupportChat, SupportMessage
+
+User = get_user_model()
+
+
+def make_user(email: str, **extra: Any) -> Any:
+    return User.objects.create_user(username=email, email=email, password="pw-for-tests", **extra)
+
+
+@pytest.fixture
+def user(db: None) -> Any:
+    return make_user("ann@example.com")
+
+
+@pytest.fixture
+def other_user(db: None) -> Any:
+    return make_user("ben@example.com")
+
+
+@pytest.fixture
+def admin(db: None) -> Any:
+    return make_user("support@example.com", is_staff=True)
+
+
+@pytest.fixture
+def other_admin(db: None) -> Any:
+    return make_user("support2@example.com", is_staff=True)
+
+
+class ApiClient:
+    """A logged-in (or anonymous) browser session against /api/, speaking JSON."""
+
+    def __init__(self, user: Any = None, *, csrf: bool = False) -> None:
+        self.client = Client(enforce_csrf_checks=csrf)
+        if user is not None:
+            self.client.force_login(user)
+
+    def get(self, path: str, **params: Any) -> Any:
+        return self.client.get(f"/api{path}", params)
+
+    def post(self, path: str, body: Any = None, **headers: Any) -> Any:
+        return self.client.post(
+            f"/api{path}", json.dumps(body or {}), content_type="application/json", headers=headers
+        )
+
+    def patch(self, path: str, body: Any = None, **headers: Any) -> Any:
+        return self.client.patch(
+            f"/api{path}", json.dumps(body or {}), content_type="application/json", headers=headers
+        )
+
+
+@pytest.fixture
+def api() -> Callable[..., ApiClient]:
+    """`api(user)` is that user's session; `api()` is anonymous; `csrf=True` enforces CSRF."""
+    return ApiClient
+
+
+@pytest.fixture
+def chat(user: Any) -> SupportChat:
+    return services.chat_get_or_create(user=user)
+
+
+@pytest.fixture
+def say(user: Any) -> Callable[[str], SupportMessage]:
+    """The user posts a message."""
+    return lambda content: services.user_message_post(user=user, content=content)
+
+
+@pytest.fixture
+def reply(admin: Any, chat: SupportChat) -> Callable[[str], SupportMessage]:
+    """An admin replies in the user's chat."""
+    return lambda content: services.admin_reply_post(admin=admin, chat_id=chat.id, content=content)
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings: Any) -> None:
+    # The default hasher's deliberate slowness would dominate the suite's run time.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
