@@ -185,14 +185,15 @@ INSTALLED_APPS = [
     "notifications",
 ]
 
+# Django's middleware, with hooks that do no I/O run on the event loop (see desk/middleware.py).
 MIDDLEWARE = [
-    "django.middleware.security.SecurityMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "desk.middleware.SecurityMiddleware",
+    "desk.middleware.SessionMiddleware",
+    "desk.middleware.CommonMiddleware",
+    "desk.middleware.CsrfViewMiddleware",
+    "desk.middleware.AuthenticationMiddleware",
+    "desk.middleware.MessageMiddleware",
+    "desk.middleware.XFrameOptionsMiddleware",
 ]
 
 ROOT_URLCONF = "desk.urls"
