@@ -1,12 +1,14 @@
-"""REST hot paths under open-loop load against one real ASGI server process.
+"""REST hot paths under open-loop load against real ASGI server processes.
 
     .venv/bin/python -m bench.api_throughput [--rates 20,100,300] [--seconds 10] [--users 200]
+                                             [--processes 1]
 
-Starts uvicorn on a free loopback port with this environment (set DATABASE_URL and REDIS_URL for
-PostgreSQL and a real Redis; unset, the embedded SQLite and Redis are used), logs in --users users,
-then for each rate sends requests on a fixed schedule, whatever the server's pace (open loop: a
-slow server shows up as latency, not as a politely lower rate). Latency runs from the moment a
-request was due to its response, so queueing in the client or the server counts.
+Starts uvicorn (--processes workers) on a free loopback port with this environment (set
+DATABASE_URL and REDIS_URL for PostgreSQL and a real Redis; unset, the embedded SQLite and Redis
+are used), logs in --users users, then for each rate sends requests on a fixed schedule, whatever
+the server's pace (open loop: a slow server shows up as latency, not as a politely lower rate).
+Latency runs from the moment a request was due to its response, so queueing in the client or the
+server counts.
 
 Scenarios: POST /api/support_chat/messages (each user posting to their chat), GET
 /api/support_chat/messages?after= (polling), GET /api/admin/chats (the dashboard list).
@@ -26,10 +28,9 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import httpx
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 RESULTS = BASE_DIR / "bench" / "results"
@@ -104,37 +105,82 @@ def count_messages() -> int:
     return SupportMessage.objects.filter(chat__user__username__startswith="bench").count()
 
 
-async def open_loop(
-    base: str,
-    rate: int,
-    seconds: float,
-    request_for: object,
-) -> Outcome:
+class Connections:
+    """A minimal HTTP/1.1 keep-alive client on asyncio streams.
+
+    The load generator shares the machine's cores with the server and the database; a full
+    client library spends more CPU per request than the server's fast paths, and would make the
+    server look slower than it is.
+    """
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+
+    async def request(self, method: str, path: str, cookies: dict[str, str], body: object) -> int:
+        if self.idle:
+            reader, writer = self.idle.pop()
+        else:
+            reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
+        data = json.dumps(body).encode() if body is not None else b""
+        cookie = "; ".join(f"{k}={v}" for k, v in cookies.items())
+        head = (
+            f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: {cookie}\r\n"
+            f"X-CSRFToken: {cookies['csrftoken']}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(data)}\r\n\r\n"
+        )
+        writer.write(head.encode() + data)
+        status_line = await reader.readline()
+        length = 0
+        while (line := await reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.partition(b":")
+            if name.lower() == b"content-length":
+                length = int(value)
+        await reader.readexactly(length)
+        self.idle.append((reader, writer))
+        return int(status_line.split()[1])
+
+    def close(self) -> None:
+        for _, writer in self.idle:
+            writer.close()
+
+
+async def open_loop(port: int, rate: int, seconds: float, request_for: object) -> Outcome:
     outcome = Outcome()
-    limits = httpx.Limits(max_connections=500, max_keepalive_connections=500)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
-        start = time.perf_counter() + 0.2
-        total = int(rate * seconds)
+    connections = Connections(port)
+    start = time.perf_counter() + 0.2
+    total = int(rate * seconds)
 
-        async def fire(i: int) -> None:
-            due = start + i / rate
-            await asyncio.sleep(max(0.0, due - time.perf_counter()))
-            method, path, cookies, body, expect = request_for(i)
-            headers = {"X-CSRFToken": cookies["csrftoken"]} if method != "GET" else {}
-            try:
-                response = await client.request(
-                    method, path, cookies=cookies, json=body, headers=headers
-                )
-                status = response.status_code
-            except httpx.HTTPError as error:
-                status = type(error).__name__
-            if status == expect:
-                outcome.latencies_ms.append((time.perf_counter() - due) * 1000)
-            else:
-                outcome.errors[str(status)] = outcome.errors.get(str(status), 0) + 1
+    async def fire(i: int) -> None:
+        due = start + i / rate
+        await asyncio.sleep(max(0.0, due - time.perf_counter()))
+        method, path, cookies, body, expect = request_for(i)
+        try:
+            status: int | str = await connections.request(method, path, cookies, body)
+        except (OSError, asyncio.IncompleteReadError, ValueError) as error:
+            status = type(error).__name__
+        if status == expect:
+            outcome.latencies_ms.append((time.perf_counter() - due) * 1000)
+        else:
+            outcome.errors[str(status)] = outcome.errors.get(str(status), 0) + 1
 
-        await asyncio.gather(*(fire(i) for i in range(total)))
+    await asyncio.gather(*(fire(i) for i in range(total)))
+    connections.close()
     return outcome
+
+
+def wait_until_serving(port: int, server: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/openapi.json") as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline or server.poll() is not None:
+            raise SystemExit("the server did not start")
+        time.sleep(0.2)
 
 
 def main() -> None:
@@ -142,12 +188,14 @@ def main() -> None:
     parser.add_argument("--rates", default="20,100,300")
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--users", type=int, default=200)
+    parser.add_argument("--processes", type=int, default=1, help="uvicorn worker processes")
     args = parser.parse_args()
     rates = [int(r) for r in args.rates.split(",")]
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "desk.settings")
     os.environ.setdefault("SECRET_KEY", "bench-only-secret-key")
     os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
     data_dir = tempfile.mkdtemp(prefix="desk-bench-")
     os.environ.setdefault("DESK_DATA_DIR", data_dir)
     redis = None
@@ -162,34 +210,14 @@ def main() -> None:
     port = free_port()
     server = subprocess.Popen(
         [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "desk.asgi:application",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--no-access-log",
-            "--lifespan",
-            "off",
-            "--log-level",
-            "warning",
+            sys.executable, "-m", "uvicorn", "desk.asgi:application",
+            "--host", "127.0.0.1", "--port", str(port), "--workers", str(args.processes),
+            "--no-access-log", "--lifespan", "off", "--log-level", "warning",
         ],
         cwd=BASE_DIR,
-    )
-    base = f"http://127.0.0.1:{port}"
+    )  # fmt: skip
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/api/openapi.json").status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise SystemExit("the server did not start")
-            time.sleep(0.2)
+        wait_until_serving(port, server)
 
         scenarios = {
             "post": lambda i: (
@@ -218,7 +246,7 @@ def main() -> None:
         posted = 0
         for name, request_for in scenarios.items():
             for rate in rates:
-                outcome = asyncio.run(open_loop(base, rate, args.seconds, request_for))
+                outcome = asyncio.run(open_loop(port, rate, args.seconds, request_for))
                 results[f"{name}@{rate}/s"] = outcome.summary()
                 if name == "post":
                     posted += len(outcome.latencies_ms)
@@ -231,7 +259,10 @@ def main() -> None:
 
             stop_redis(redis)
 
-    print(f"\n{backing_services_summary()}; one uvicorn process; {args.seconds:g} s per rate")
+    print(
+        f"\n{backing_services_summary()}; uvicorn processes: {args.processes}; "
+        f"{args.seconds:g} s per rate"
+    )
     print(f"{'scenario':<22}{'ok':>7}{'errors':>10}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}")
     for name, row in results.items():
         errors = sum(row["errors"].values()) if row["errors"] else 0

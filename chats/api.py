@@ -83,7 +83,7 @@ async def mark_read(request: HttpRequest) -> dict[str, int]:
 
 def _user_chat(user: AbstractBaseUser) -> dict[str, Any]:
     chat = services.chat_get_or_create(user=user)
-    page = selectors.messages_page(chat=chat)
+    page = selectors.messages_page(messages=selectors.chat_messages(chat))
     return {
         "id": chat.id,
         "archived": chat.archived,
@@ -95,9 +95,11 @@ def _user_chat(user: AbstractBaseUser) -> dict[str, Any]:
 
 
 def _user_messages(user: AbstractBaseUser, params: MessagesQuery) -> selectors.MessagePage:
-    chat = services.chat_get_or_create(user=user)
     return selectors.messages_page(
-        chat=chat, after=params.after, before=params.before, limit=params.limit
+        messages=selectors.user_messages(user),
+        after=params.after,
+        before=params.before,
+        limit=params.limit,
     )
 
 
@@ -169,7 +171,7 @@ async def unarchive_chat(request: HttpRequest, chat_id: uuid.UUID) -> SupportCha
 def _admin_chat(admin: AbstractBaseUser, chat_id: uuid.UUID) -> dict[str, Any]:
     services.chat_mark_viewed(admin=admin, chat_id=chat_id)
     chat = selectors.chat_summary_for_admin(admin=admin, chat_id=chat_id)
-    page = selectors.messages_page(chat=chat)
+    page = selectors.messages_page(messages=selectors.chat_messages(chat))
     summary = ChatListItemOut.from_orm(chat).model_dump()
     return {**summary, "messages": page.messages, "has_more": page.has_more}
 
@@ -179,7 +181,10 @@ def _admin_messages(
 ) -> selectors.MessagePage:
     chat = selectors.chat_for_admin(admin=admin, chat_id=chat_id)
     return selectors.messages_page(
-        chat=chat, after=params.after, before=params.before, limit=params.limit
+        messages=selectors.chat_messages(chat),
+        after=params.after,
+        before=params.before,
+        limit=params.limit,
     )
 
 

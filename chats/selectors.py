@@ -39,23 +39,24 @@ class ChatPage:
 
 def messages_page(
     *,
-    chat: SupportChat,
+    messages: QuerySet[SupportMessage],
     after: uuid.UUID | None = None,
     before: uuid.UUID | None = None,
     limit: int = PAGE_SIZE,
 ) -> MessagePage:
-    """A page of the chat's messages, always oldest first.
+    """A page of one chat's `messages`, always oldest first.
 
     - `after`: the oldest `limit` messages newer than that message (polling and catch-up);
       `has_more` says more newer ones are waiting.
     - otherwise: the newest `limit` messages, older than `before` when given (history);
       `has_more` says older ones exist.
+
+    An `after` or `before` id outside `messages` is refused, so a caller cannot probe other chats.
     """
     if after is not None and before is not None:
         raise InvalidInputError("after", "Give either after or before, not both.", "query")
-    messages = SupportMessage.objects.filter(chat=chat)
     if after is not None:
-        anchor = _message_anchor(chat, after, "after")
+        anchor = _message_anchor(messages, after, "after")
         rows = list(
             messages.filter(
                 Q(created_at__gt=anchor.created_at)
@@ -64,12 +65,21 @@ def messages_page(
         )
         return MessagePage(messages=rows[:limit], has_more=len(rows) > limit)
     if before is not None:
-        anchor = _message_anchor(chat, before, "before")
+        anchor = _message_anchor(messages, before, "before")
         messages = messages.filter(
             Q(created_at__lt=anchor.created_at) | Q(created_at=anchor.created_at, id__lt=anchor.id)
         )
     rows = list(messages.order_by("-created_at", "-id")[: limit + 1])
     return MessagePage(messages=rows[:limit][::-1], has_more=len(rows) > limit)
+
+
+def chat_messages(chat: SupportChat) -> QuerySet[SupportMessage]:
+    return SupportMessage.objects.filter(chat=chat)
+
+
+def user_messages(user: AbstractBaseUser) -> QuerySet[SupportMessage]:
+    """The messages of the user's chat, without loading the chat first (polling is hot)."""
+    return SupportMessage.objects.filter(chat__user=user)
 
 
 def unread_reply_count(*, chat: SupportChat) -> int:
@@ -178,10 +188,10 @@ def _after_cursor(last_message_at: datetime | None, chat_id: uuid.UUID) -> Q:
     )
 
 
-def _message_anchor(chat: SupportChat, message_id: uuid.UUID, field: str) -> SupportMessage:
-    anchor = (
-        SupportMessage.objects.filter(chat=chat, id=message_id).only("id", "created_at").first()
-    )
+def _message_anchor(
+    messages: QuerySet[SupportMessage], message_id: uuid.UUID, field: str
+) -> SupportMessage:
+    anchor = messages.filter(id=message_id).only("id", "created_at").first()
     if anchor is None:
         raise InvalidInputError(field, "No such message in this chat.", "query")
     return anchor

@@ -32,9 +32,11 @@ def chat_get_or_create(*, user: AbstractBaseUser) -> SupportChat:
 def user_message_post(*, user: AbstractBaseUser, content: str) -> SupportMessage:
     """Post a message from a user to support. Reopens the chat if it was archived."""
     content = clean_content(content)
-    chat_get_or_create(user=user)
     with transaction.atomic():
-        chat = _chats_locked().get(user=user)
+        chat = _chats_locked().filter(user=user).first()
+        if chat is None:
+            chat_get_or_create(user=user)
+            chat = _chats_locked().get(user=user)
         message = _message_add(chat, sender=user, sender_type=SenderType.USER, content=content)
         reopened = chat.archived_at is not None
         chat.archived_at = None

@@ -6,6 +6,8 @@ import uuid
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from freezegun import freeze_time
 
 from chats import services
@@ -277,3 +279,25 @@ def test_unknown_message_id_in_after_is_422(api: Any, user: Any) -> None:
     response = api(user).get("/support_chat/messages", after=uuid.uuid4())
     assert response.status_code == 422
     assert field_errors(response) == ["after"]
+
+
+# --- The hot paths stay cheap ---------------------------------------------------------------------
+
+
+def test_polling_runs_four_queries(api: Any, user: Any, say: Any) -> None:
+    anchor = say("one")
+    say("two")
+    session = api(user)
+    with CaptureQueriesContext(connection) as queries:
+        session.get("/support_chat/messages", after=anchor.id)
+    # session, user, the anchor, the page
+    assert len(queries) == 4, [q["sql"] for q in queries.captured_queries]
+
+
+def test_posting_runs_a_fixed_number_of_queries(api: Any, user: Any, chat: SupportChat) -> None:
+    session = api(user)
+    with CaptureQueriesContext(connection) as queries:
+        session.post("/support_chat/messages", {"content": "hello"})
+    statements = [q["sql"] for q in queries.captured_queries]
+    # session, user, then in one transaction: lock the chat, insert, update the chat
+    assert len([s for s in statements if "SAVEPOINT" not in s]) == 5, statements

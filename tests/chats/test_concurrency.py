@@ -59,7 +59,9 @@ def test_a_reader_catching_up_after_any_message_never_misses_a_later_commit(user
         try:
             while True:
                 finished = done.is_set()
-                page = selectors.messages_page(chat=chat, after=last, limit=200)
+                page = selectors.messages_page(
+                    messages=selectors.chat_messages(chat), after=last, limit=200
+                )
                 seen.extend(str(m.id) for m in page.messages)
                 if page.messages:
                     last = page.messages[-1].id
