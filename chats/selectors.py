@@ -17,7 +17,7 @@ from django.db.models.functions import Coalesce, Left
 
 from chats.errors import InvalidInputError, NotFoundError
 from chats.models import SenderType, SupportChat, SupportMessage
-from chats.permissions import require_admin
+from chats.permissions import Role, require_admin
 
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
@@ -195,3 +195,17 @@ def _message_anchor(
     if anchor is None:
         raise InvalidInputError(field, "No such message in this chat.", "query")
     return anchor
+
+
+def chat_for_participant(*, user: AbstractBaseUser, chat_id: uuid.UUID) -> tuple[SupportChat, Role]:
+    """The chat and the side `user` is on: its owner is the user, anyone else must be an admin.
+
+    Raises NotFoundError for an unknown chat, PermissionDeniedError for another user's chat.
+    """
+    chat = SupportChat.objects.filter(id=chat_id).first()
+    if chat is None:
+        raise NotFoundError("No such chat.")
+    if chat.user_id == user.pk:
+        return chat, Role.USER
+    require_admin(user)
+    return chat, Role.ADMIN

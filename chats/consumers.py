@@ -1,0 +1,381 @@
+"""Websocket edge of the chat domain: the widget's and the dashboard's live connections.
+
+A consumer parses a client's frame, calls the same service or selector REST calls, and sends what
+happened back as events (docs/events.md is the contract). It holds no rules of its own: who may
+post, what a valid message is, what gets broadcast, all come from `services`, `validation` and
+`events`. Broadcasts leave from the services' after-commit signals, so the sender's own socket
+receives its `new_message` exactly like every other socket on the chat.
+
+Bad input is answered with an `error` event and the socket stays open; no exception closes it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import math
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from importlib import import_module
+from typing import Any, ClassVar
+
+from channels.auth import get_user
+from channels.consumer import get_handler_name
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+
+from chats import events, ratelimit, selectors, services
+from chats.errors import DeskError, InvalidInputError, NotFoundError, PermissionDeniedError
+from chats.events import CloseCode, ErrorCode, Event, Role
+from chats.models import SupportChat
+from chats.permissions import require_admin
+from chats.validation import clean_content
+
+logger = logging.getLogger(__name__)
+
+# A frame is one action; a 5,000-character message fits many times over even fully \u-escaped.
+MAX_FRAME_CHARS = 100_000
+MAX_REQUEST_ID_CHARS = 100
+# Messages per `sync` reply; `has_more` asks the client to sync again from the last one.
+SYNC_LIMIT = selectors.PAGE_SIZE
+# How stale the socket's idea of its user may be before an action re-checks the session and the
+# user's access (a logout, a deactivated account or a withdrawn staff flag ends the socket).
+ACCESS_RECHECK_AFTER = 60.0
+# How often an idle socket re-checks, and renews its group memberships, which the channel layer
+# expires after a day (channels-redis group_expiry) however long the socket stays open.
+KEEPALIVE_INTERVAL = 600.0
+
+ERROR_CODES: dict[type[DeskError], ErrorCode] = {
+    NotFoundError: ErrorCode.NOT_FOUND,
+    PermissionDeniedError: ErrorCode.FORBIDDEN,
+}
+
+Handler = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+class SocketError(Exception):
+    """Something wrong with a frame, answered with an `error` event."""
+
+    def __init__(
+        self,
+        code: ErrorCode,
+        detail: str,
+        *,
+        field: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+        self.field = field
+        self.retry_after = retry_after
+
+
+class Refused(Exception):
+    def __init__(self, code: CloseCode) -> None:
+        super().__init__(code.name)
+        self.code = code
+
+
+class DeskConsumer(AsyncWebsocketConsumer):
+    """What both sockets share: authentication, frames, rate limits, errors, group events."""
+
+    # action -> the roles that may take it; the handler is the method of the same name.
+    actions: ClassVar[dict[str, frozenset[Role]]] = {}
+
+    user: Any
+    role: Role
+    groups_joined: list[str]
+    closed: bool
+    checked_at: float
+    keepalive: asyncio.Task[None] | None
+
+    async def authorize(self, user: AbstractBaseUser) -> list[str]:
+        """Check `user` may open this socket; set what it needs; return the groups to join."""
+        raise NotImplementedError
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # channels' dispatch first closes stale database connections, for every message: a hop
+        # to the one thread all of a process's socket database work shares, for each event each
+        # socket receives. Under load that queue starved event delivery (dashboards fell behind
+        # and overflowed their buffers). desk's handlers reach the database only through
+        # database_sync_to_async, which does the same clean-up itself, so the hop is skipped.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
+    # --- Connection ---------------------------------------------------------------------------
+
+    async def connect(self) -> None:
+        self.groups_joined = []
+        self.closed = False
+        self.keepalive = None
+        user = self.scope.get("user")
+        try:
+            groups = await self.check_access(user)
+        except Refused as refusal:
+            # Accepted first, so that the client sees the close code: a websocket refused
+            # during the handshake only ever shows a 403.
+            await self.accept()
+            await self.close_with(refusal.code)
+            return
+        self.user = user
+        # Joined before accepting: once the client sees the socket open, no event can miss it.
+        for group in groups:
+            await self.channel_layer.group_add(group, self.channel_name)
+            self.groups_joined.append(group)
+        await self.accept()
+        self.checked_at = time.monotonic()
+        self.keepalive = asyncio.create_task(self.keep_alive())
+
+    async def check_access(self, user: Any) -> list[str]:
+        """The groups `user` may join on this socket; raises Refused with the close code."""
+        if user is None or not user.is_authenticated:
+            raise Refused(CloseCode.UNAUTHENTICATED)
+        try:
+            return await self.authorize(user)
+        except NotFoundError:
+            raise Refused(CloseCode.NOT_FOUND) from None
+        except PermissionDeniedError:
+            raise Refused(CloseCode.FORBIDDEN) from None
+
+    async def disconnect(self, code: int) -> None:
+        self.closed = True
+        if self.keepalive is not None:
+            self.keepalive.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.keepalive
+        await self.leave_groups()
+
+    async def leave_groups(self) -> None:
+        while self.groups_joined:
+            await self.channel_layer.group_discard(self.groups_joined.pop(), self.channel_name)
+
+    async def close_with(self, code: CloseCode) -> None:
+        self.closed = True
+        await self.leave_groups()
+        await self.close(code=code)
+
+    async def recheck(self) -> None:
+        """Reload the user from a fresh copy of the session; close the socket if access ended."""
+        self.checked_at = time.monotonic()
+        session_key = self.scope["session"].session_key
+        store = import_module(settings.SESSION_ENGINE).SessionStore(session_key=session_key)
+        user = await get_user({"session": store})
+        try:
+            if user.pk != self.user.pk:
+                raise Refused(CloseCode.UNAUTHENTICATED)
+            await self.check_access(user)
+        except Refused as refusal:
+            await self.close_with(refusal.code)
+            return
+        self.user = user
+        # Renews the memberships' timestamps, which the layer would otherwise expire.
+        for group in self.groups_joined:
+            await self.channel_layer.group_add(group, self.channel_name)
+
+    async def keep_alive(self) -> None:
+        while not self.closed:
+            await asyncio.sleep(KEEPALIVE_INTERVAL)
+            try:
+                await self.recheck()
+            except Exception:
+                logger.exception("websocket keep-alive check failed; will retry")
+
+    # --- Frames from the client ---------------------------------------------------------------
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self.closed:
+            return
+        request_id = None
+        try:
+            await self.throttle(ratelimit.SOCKET_FRAMES, "frames")
+            frame = parse_frame(text_data, bytes_data)
+            request_id = _request_id(frame)
+            handler = self.handler_for(frame.get("action"))
+            if time.monotonic() - self.checked_at > ACCESS_RECHECK_AFTER:
+                await self.recheck()
+                if self.closed:
+                    return
+            await handler(frame)
+        except SocketError as exc:
+            await self.send_event(
+                events.error(
+                    exc.code,
+                    exc.detail,
+                    field=exc.field,
+                    retry_after=exc.retry_after,
+                    request_id=request_id,
+                )
+            )
+        except InvalidInputError as exc:
+            await self.send_event(
+                events.error(ErrorCode.INVALID, exc.message, field=exc.field, request_id=request_id)
+            )
+        except DeskError as exc:
+            code = ERROR_CODES.get(type(exc), ErrorCode.INVALID)
+            await self.send_event(events.error(code, str(exc), request_id=request_id))
+        except Exception:
+            logger.exception(
+                "websocket frame from user %s on %s failed", self.user.pk, self.scope["path"]
+            )
+            await self.send_event(
+                events.error(
+                    ErrorCode.INTERNAL_ERROR,
+                    "Something went wrong on our side; try again.",
+                    request_id=request_id,
+                )
+            )
+
+    def handler_for(self, action: Any) -> Handler:
+        roles = self.actions.get(action) if isinstance(action, str) else None
+        if roles is None:
+            known = ", ".join(sorted(self.actions)) or "none on this socket"
+            raise SocketError(
+                ErrorCode.UNKNOWN_ACTION, f"Unknown action {action!r}; actions: {known}."
+            )
+        if self.role not in roles:
+            sides = " or ".join(sorted(roles))
+            raise SocketError(ErrorCode.FORBIDDEN, f"Only the chat's {sides} can {action}.")
+        handler: Handler = getattr(self, action)
+        return handler
+
+    async def throttle(self, limit: ratelimit.Limit, what: str) -> None:
+        wait = await ratelimit.acquire(limit, self.user.pk)
+        if wait > 0:
+            retry_after = math.ceil(wait * 10) / 10
+            raise SocketError(
+                ErrorCode.RATE_LIMITED,
+                f"Too many {what}: {limit.describe()}. Try again in {retry_after:g} s.",
+                retry_after=retry_after,
+            )
+
+    # --- Events from the channel layer ---------------------------------------------------------
+
+    async def desk_event(self, message: dict[str, Any]) -> None:
+        if self.closed:
+            return
+        event = events.for_role(message["event"], self.role)
+        if event is not None:
+            await self.send_event(event)
+
+    async def send_event(self, event: Event) -> None:
+        if not self.closed:
+            await self.send(text_data=events.encode(event))
+
+
+class SupportChatConsumer(DeskConsumer):
+    """`/ws/support_chat/<chat_id>/`: the chat's user (the widget) or any admin."""
+
+    actions: ClassVar[dict[str, frozenset[Role]]] = {
+        "send_message": frozenset({Role.USER, Role.ADMIN}),
+        "mark_read": frozenset({Role.USER}),
+        "viewed": frozenset({Role.ADMIN}),
+        "typing": frozenset({Role.USER, Role.ADMIN}),
+        "sync": frozenset({Role.USER, Role.ADMIN}),
+    }
+
+    chat: SupportChat
+
+    async def authorize(self, user: AbstractBaseUser) -> list[str]:
+        try:
+            chat_id = uuid.UUID(str(self.scope["url_route"]["kwargs"]["chat_id"]))
+        except ValueError:
+            raise NotFoundError("No such chat.") from None
+        self.chat, self.role = await database_sync_to_async(selectors.chat_for_participant)(
+            user=user, chat_id=chat_id
+        )
+        return [events.chat_group(self.chat.id)]
+
+    async def send_message(self, frame: dict[str, Any]) -> None:
+        if "content" not in frame:
+            raise InvalidInputError("content", "Message content is required.")
+        # Validated before the rate limit, so that a rejected message costs nothing.
+        content = clean_content(frame["content"])
+        await self.throttle(ratelimit.socket_messages(), "messages")
+        if self.role == Role.USER:
+            await database_sync_to_async(services.user_message_post)(
+                user=self.user, content=content
+            )
+        else:
+            await database_sync_to_async(services.admin_reply_post)(
+                admin=self.user, chat_id=self.chat.id, content=content
+            )
+
+    async def mark_read(self, frame: dict[str, Any]) -> None:
+        await database_sync_to_async(services.messages_mark_read)(user=self.user)
+
+    async def viewed(self, frame: dict[str, Any]) -> None:
+        await database_sync_to_async(services.chat_mark_viewed)(
+            admin=self.user, chat_id=self.chat.id
+        )
+
+    async def typing(self, frame: dict[str, Any]) -> None:
+        is_typing = frame.get("is_typing")
+        if not isinstance(is_typing, bool):
+            raise InvalidInputError("is_typing", "is_typing must be true or false.")
+        await events.typing_send(self.chat.id, sender_type=self.role, is_typing=is_typing)
+
+    async def sync(self, frame: dict[str, Any]) -> None:
+        after = frame.get("after")
+        try:
+            after_id = uuid.UUID(after) if isinstance(after, str) else None
+        except ValueError:
+            after_id = None
+        if after_id is None:
+            raise InvalidInputError("after", "after must be the id of a message in this chat.")
+        page = await database_sync_to_async(selectors.messages_page)(
+            messages=selectors.chat_messages(self.chat), after=after_id, limit=SYNC_LIMIT
+        )
+        await self.send_event(events.sync(self.chat.id, page, _request_id(frame)))
+
+
+class AdminNotificationsConsumer(DeskConsumer):
+    """`/ws/admin/notifications/`: the dashboard's feed of what happens in every chat."""
+
+    role = Role.ADMIN
+
+    async def authorize(self, user: AbstractBaseUser) -> list[str]:
+        require_admin(user)
+        return [events.ADMINS_GROUP]
+
+
+class UnknownPathConsumer(AsyncWebsocketConsumer):
+    """Any other websocket path: refused during the handshake (the client sees a 403)."""
+
+    async def connect(self) -> None:
+        await self.close()
+
+
+def parse_frame(text_data: str | None, bytes_data: bytes | None) -> dict[str, Any]:
+    if text_data is None:
+        raise SocketError(
+            ErrorCode.BINARY_NOT_SUPPORTED, "Send actions as JSON text frames, not binary."
+        )
+    if len(text_data) > MAX_FRAME_CHARS:
+        raise SocketError(
+            ErrorCode.FRAME_TOO_LARGE, f"A frame may hold at most {MAX_FRAME_CHARS} characters."
+        )
+    try:
+        frame = json.loads(text_data)
+    except ValueError:
+        frame = None
+    if not isinstance(frame, dict):
+        raise SocketError(
+            ErrorCode.INVALID_JSON, 'A frame must be a JSON object such as {"action": "sync"}.'
+        )
+    return frame
+
+
+def _request_id(frame: dict[str, Any]) -> str | None:
+    # Echoed in the reply to that frame, so a client can tell which of its actions failed.
+    request_id = frame.get("request_id")
+    if isinstance(request_id, str) and len(request_id) <= MAX_REQUEST_ID_CHARS:
+        return request_id
+    return None

@@ -1,0 +1,113 @@
+"""Per-user rate limits for websocket clients, shared by every desk process through Redis.
+
+Each limit allows `count` actions per `period`, in bursts of up to `count`, per user and across
+all of desk's processes (a flooding client gains nothing by opening sockets on several servers).
+It is the generic cell rate algorithm: one Redis key per user and limit holding the "theoretical
+arrival time" of the next action, updated by one Lua script. Unlike a fixed window it never lets
+through twice the limit across a window boundary, and it reads Redis's clock, so the servers'
+clocks do not have to agree.
+
+The limits (documented in docs/events.md):
+- `socket_messages()`: DESK_SOCKET_MESSAGES_PER_MINUTE messages a minute (default 30).
+- `SOCKET_FRAMES`: 240 frames of any kind a minute (typing, sync, garbage included).
+
+If Redis does not answer, the limiter lets the action through and logs a warning: a flood is a
+lesser harm than support going silent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import weakref
+from dataclasses import dataclass
+
+from django.conf import settings
+from redis.asyncio import Redis
+from redis.commands.core import AsyncScript
+from redis.exceptions import RedisError
+
+logger = logging.getLogger(__name__)
+
+# KEYS[1]: the key. ARGV: milliseconds between actions at the steady rate, the period in ms.
+# Returns 0 when the action is allowed, else the milliseconds until it would be.
+_GCRA_LUA = """
+local emission = tonumber(ARGV[1])
+local period = tonumber(ARGV[2])
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+local tat = tonumber(redis.call('GET', KEYS[1])) or now
+if tat < now then
+    tat = now
+end
+local next_tat = tat + emission
+local allowed_at = next_tat - period
+if now < allowed_at then
+    return allowed_at - now
+end
+redis.call('SET', KEYS[1], next_tat, 'PX', next_tat - now)
+return 0
+"""
+
+
+@dataclass(frozen=True)
+class Limit:
+    name: str
+    count: int
+    period: float  # seconds
+
+    def describe(self) -> str:
+        return f"at most {self.count} per {self.period:g} s"
+
+
+SOCKET_FRAMES = Limit("socket-frames", 240, 60.0)
+
+
+def socket_messages() -> Limit:
+    return Limit("socket-messages", settings.DESK_SOCKET_MESSAGES_PER_MINUTE, 60.0)
+
+
+# One client per event loop: redis.asyncio connections belong to the loop that opened them.
+_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[Redis, AsyncScript]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+async def acquire(limit: Limit, subject: str | int) -> float:
+    """Take one action from `subject`'s allowance; 0.0 if allowed, else seconds to wait."""
+    emission_ms = math.ceil(limit.period * 1000 / limit.count)
+    period_ms = math.ceil(limit.period * 1000)
+    try:
+        wait_ms = await _script()(keys=[key(limit, subject)], args=[emission_ms, period_ms])
+    except (RedisError, OSError) as exc:
+        logger.warning("rate limiter unavailable, letting %s through: %s", limit.name, exc)
+        return 0.0
+    return int(wait_ms) / 1000
+
+
+def key(limit: Limit, subject: str | int) -> str:
+    return f"{key_prefix()}{limit.name}:{subject}"
+
+
+def key_prefix() -> str:
+    return f"{settings.DESK_CHANNEL_PREFIX}:ratelimit:"
+
+
+async def close() -> None:
+    """Close this event loop's Redis client (a server's loop lives as long as the process; tests
+    open one per test)."""
+    entry = _clients.pop(asyncio.get_running_loop(), None)
+    if entry is not None:
+        await entry[0].aclose()
+
+
+def _script() -> AsyncScript:
+    loop = asyncio.get_running_loop()
+    entry = _clients.get(loop)
+    if entry is None:
+        # Short timeouts: a limiter that cannot answer quickly is skipped, not waited for.
+        client = Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
+        entry = (client, client.register_script(_GCRA_LUA))
+        _clients[loop] = entry
+    return entry[1]

@@ -1,0 +1,217 @@
+"""Fixtures for the real-time layer: channel layers, logged-in sockets, and Redis clean-up."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import Any
+
+import pytest
+import pytest_asyncio
+import redis
+from asgiref.testing import ApplicationCommunicator
+from channels.db import database_sync_to_async
+from django.test import Client
+
+from chats import ratelimit
+
+ORIGIN = "http://testserver"
+# Generous: on the Redis layer an event crosses Redis twice; a slow CI machine must not flake.
+EVENT_TIMEOUT = 5.0
+
+
+def redis_delete(url: str, pattern: str) -> None:
+    client = redis.Redis.from_url(url)
+    try:
+        keys = list(client.scan_iter(match=pattern, count=1000))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
+
+
+@pytest.fixture(autouse=True)
+def own_redis_namespace(settings: Any) -> Iterator[str]:
+    """Each test gets its own key prefix (rate limits, channel layer), deleted afterwards."""
+    redis_url = settings.REDIS_URL
+    prefix = f"{settings.DESK_CHANNEL_PREFIX}-{uuid.uuid4().hex[:10]}"
+    settings.DESK_CHANNEL_PREFIX = prefix
+    config = settings.CHANNEL_LAYERS["default"]
+    settings.CHANNEL_LAYERS = {
+        "default": {**config, "CONFIG": {**config.get("CONFIG", {}), "prefix": prefix}}
+    }
+    yield prefix
+    redis_delete(redis_url, f"{prefix}*")
+
+
+@pytest.fixture(params=["memory", "redis"])
+def layer(request: pytest.FixtureRequest, settings: Any, own_redis_namespace: str) -> str:
+    """Run the test on the in-memory channel layer and on desk's real Redis layer."""
+    if request.param == "memory":
+        settings.CHANNEL_LAYERS = {
+            "default": {
+                "BACKEND": "channels.layers.InMemoryChannelLayer",
+                "CONFIG": {"capacity": settings.DESK_CHANNEL_CAPACITY},
+            }
+        }
+    return str(request.param)
+
+
+@pytest.fixture
+def redis_layer(settings: Any, own_redis_namespace: str) -> str:
+    """desk's Redis channel layer only (behaviour that depends on it)."""
+    assert settings.CHANNEL_LAYERS["default"]["BACKEND"] == "chats.layers.RedisChannelLayer"
+    return "redis"
+
+
+def session_cookie(user: Any) -> str:
+    client = Client()
+    client.force_login(user)
+    return str(client.cookies["sessionid"].value)
+
+
+class WebsocketCommunicator(ApplicationCommunicator):  # type: ignore[misc]
+    """channels' WebsocketCommunicator, on the same asgiref base.
+
+    `channels.testing` cannot be imported without daphne (its package imports the live-server
+    test case), which desk does not install; this is the part of it the tests use.
+    """
+
+    def __init__(self, application: Any, path: str, headers: list[tuple[bytes, bytes]]) -> None:
+        scope = {
+            "type": "websocket",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": b"",
+            "headers": headers,
+            "subprotocols": [],
+        }
+        super().__init__(application, scope)
+
+    async def connect(self, within: float) -> tuple[bool, Any]:
+        await self.send_input({"type": "websocket.connect"})
+        response = await self.receive_output(within)
+        if response["type"] == "websocket.close":
+            return False, response.get("code", 1000)
+        assert response["type"] == "websocket.accept", response
+        return True, response.get("subprotocol")
+
+    async def send_json_to(self, data: Any) -> None:
+        await self.send_input({"type": "websocket.receive", "text": json.dumps(data)})
+
+    async def receive_from(self, within: float) -> str:
+        response = await self.receive_output(within)
+        assert response["type"] == "websocket.send", response
+        return str(response["text"])
+
+    async def disconnect(self, code: int = 1000, within: float = 1) -> None:
+        await self.send_input({"type": "websocket.disconnect", "code": code})
+        await self.wait(within)
+
+
+class Socket:
+    """A websocket client on desk's real ASGI application (origin check, session auth)."""
+
+    def __init__(self, communicator: WebsocketCommunicator) -> None:
+        self.communicator = communicator
+        self.open = False
+
+    async def send(self, **frame: Any) -> None:
+        await self.communicator.send_json_to(frame)
+
+    async def send_text(self, text: str) -> None:
+        await self.communicator.send_input({"type": "websocket.receive", "text": text})
+
+    async def send_bytes(self, data: bytes) -> None:
+        await self.communicator.send_input({"type": "websocket.receive", "bytes": data})
+
+    async def event(self, within: float = EVENT_TIMEOUT) -> dict[str, Any]:
+        """The next event this socket receives."""
+        return dict(json.loads(await self.communicator.receive_from(within)))
+
+    async def events(self, count: int, within: float = EVENT_TIMEOUT) -> list[dict[str, Any]]:
+        return [await self.event(within) for _ in range(count)]
+
+    async def receives_nothing(self, within: float = 0.3) -> bool:
+        return bool(await self.communicator.receive_nothing(within))
+
+    async def close_code(self, within: float = EVENT_TIMEOUT) -> int:
+        """Wait for the server to close the socket; its close code."""
+        output = await self.communicator.receive_output(within)
+        assert output["type"] == "websocket.close", output
+        self.open = False
+        await self.communicator.send_input({"type": "websocket.disconnect", "code": output["code"]})
+        await self.communicator.wait(within)
+        return int(output["code"])
+
+    async def disconnect(self) -> None:
+        if self.open:
+            self.open = False
+            await self.communicator.disconnect(within=EVENT_TIMEOUT)
+
+
+OpenSocket = Callable[..., Awaitable[Socket]]
+
+
+@pytest_asyncio.fixture
+async def ws() -> AsyncIterator[OpenSocket]:
+    """`await ws(path, user)` opens a socket (user None: anonymous); all are closed afterwards.
+
+    The handshake is accepted even for a refused socket (so its close code reaches the client):
+    check `await socket.close_code()` for refusals.
+    """
+    from desk.asgi import application
+
+    sockets: list[Socket] = []
+
+    async def open_socket(
+        path: str, user: Any = None, *, origin: str | None = ORIGIN, accepted: bool = True
+    ) -> Socket:
+        headers = []
+        if origin is not None:
+            headers.append((b"origin", origin.encode()))
+        if user is not None:
+            cookie = await database_sync_to_async(session_cookie)(user)
+            headers.append((b"cookie", f"sessionid={cookie}".encode()))
+        socket = Socket(WebsocketCommunicator(application, path, headers=headers))
+        connected, _ = await socket.communicator.connect(within=EVENT_TIMEOUT)
+        assert connected is accepted, "handshake accepted" if accepted else "handshake refused"
+        socket.open = connected
+        sockets.append(socket)
+        return socket
+
+    yield open_socket
+    for socket in sockets:
+        await socket.disconnect()
+    await ratelimit.close()
+
+
+@pytest_asyncio.fixture
+async def limiter() -> AsyncIterator[None]:
+    """The rate limiter's Redis client for this test's event loop, closed afterwards."""
+    yield
+    await ratelimit.close()
+
+
+Rest = Callable[..., Awaitable[Any]]
+
+
+@pytest.fixture
+def rest(api: Any) -> Rest:
+    """`await rest(user, "post", path, body)`: a REST call as `user`, from an async test."""
+
+    def call(user: Any, method: str, path: str, body: Any = None) -> Any:
+        client = api(user)
+        if method == "get":
+            return client.get(path)
+        return getattr(client, method)(path, body)
+
+    return database_sync_to_async(call)
+
+
+def chat_path(chat_id: Any) -> str:
+    return f"/ws/support_chat/{chat_id}/"
+
+
+ADMIN_PATH = "/ws/admin/notifications/"

@@ -1,0 +1,242 @@
+"""The channel layer: sized so that bursts are not lost, and never losing an event silently."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import runpy
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from django.db import connection
+
+import desk.settings
+from chats import events, services
+from chats.events import Role
+from chats.layers import RedisChannelLayer
+from chats.models import SupportChat
+from tests.realtime.conftest import ADMIN_PATH, OpenSocket, Socket, chat_path
+
+in_thread = database_sync_to_async
+
+
+def with_capacity(settings: Any, capacity: int) -> None:
+    config = settings.CHANNEL_LAYERS["default"]
+    settings.CHANNEL_LAYERS = {
+        "default": {**config, "CONFIG": {**config["CONFIG"], "capacity": capacity}}
+    }
+
+
+# --- Losses are counted and logged ---------------------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_an_event_for_a_full_process_channel_is_counted_and_logged(
+    redis_layer: str, settings: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    with_capacity(settings, 2)
+    layer = get_channel_layer()
+    assert isinstance(layer, RedisChannelLayer)
+    # A socket of this process that reads nothing: its process's Redis queue fills up.
+    await layer.group_add("chat.stalled", await layer.new_channel())
+    for n in range(3):
+        await layer.group_send("chat.stalled", {"type": "desk.event", "event": {"n": n}})
+    assert layer.dropped == 1
+    warning = next(r for r in caplog.records if r.name == "chats.layers")
+    assert warning.levelno == logging.WARNING
+    assert "chat.stalled" in warning.getMessage()
+
+
+@pytest.mark.asyncio
+async def test_an_event_for_a_socket_too_slow_to_read_is_counted(
+    redis_layer: str, settings: Any
+) -> None:
+    with_capacity(settings, 2)
+    layer = get_channel_layer()
+    assert isinstance(layer, RedisChannelLayer)
+    reader, sleeper = await layer.new_channel(), await layer.new_channel()
+    for channel in (reader, sleeper):
+        await layer.group_add("chat.mixed", channel)
+    # Reading for one socket fills the other's in-process buffer (capacity 2) until it overflows.
+    for n in range(3):
+        await layer.group_send("chat.mixed", {"type": "desk.event", "event": {"n": n}})
+        assert (await layer.receive(reader))["event"] == {"n": n}
+    assert layer.dropped == 1
+    assert (await layer.receive(sleeper))["event"] == {"n": 1}
+
+
+@pytest.mark.asyncio
+async def test_nothing_is_counted_while_every_event_is_delivered(redis_layer: str) -> None:
+    layer = get_channel_layer()
+    assert isinstance(layer, RedisChannelLayer)
+    channel = await layer.new_channel()
+    await layer.group_add("chat.fine", channel)
+    for n in range(20):
+        await layer.group_send("chat.fine", {"type": "desk.event", "event": {"n": n}})
+    assert [(await layer.receive(channel))["event"]["n"] for _ in range(20)] == list(range(20))
+    assert layer.dropped == 0
+
+
+# --- A burst while the process is busy -----------------------------------------------------------
+
+BURST = 300
+
+
+def post_burst_while_blocking_the_loop(user: Any, count: int) -> None:
+    """Another writer posts `count` messages while this process's event loop is busy.
+
+    The join blocks the loop on purpose: this process's sockets read nothing until the burst is
+    over, as when a server stalls (a long GC pause, a CPU spike), so events queue in Redis.
+    """
+
+    def post() -> None:
+        try:
+            for n in range(count):
+                services.user_message_post(user=user, content=f"burst {n}")
+        finally:
+            connection.close()
+
+    writer = threading.Thread(target=post)
+    writer.start()
+    writer.join()
+
+
+END_OF_BURST = {"type": "end_of_burst"}
+
+
+async def mark_the_end(chat: SupportChat) -> None:
+    """Queue a marker behind the burst in both groups, resending it while the queue is full."""
+    layer = get_channel_layer()
+    for group in (events.chat_group(chat.id), events.ADMINS_GROUP):
+        while True:
+            dropped = layer.dropped
+            await layer.group_send(
+                group, {"type": events.LAYER_MESSAGE_TYPE, "event": END_OF_BURST}
+            )
+            if layer.dropped == dropped:
+                break
+            await asyncio.sleep(0.05)
+
+
+async def drain(socket: Socket) -> list[dict[str, Any]]:
+    """Every event up to the marker: exactly what reached the socket of the burst."""
+    received = []
+    while (event := await socket.event(within=30)) != END_OF_BURST:
+        received.append(event)
+    return received
+
+
+async def burst_on_a_watched_chat(
+    ws: OpenSocket, user: Any, admin: Any, chat: SupportChat
+) -> tuple[list[list[dict[str, Any]]], list[dict[str, Any]], int]:
+    """What each chat socket and the dashboard received of the burst, and the drops counted."""
+    watchers = [await ws(chat_path(chat.id), user), await ws(chat_path(chat.id), admin)]
+    dashboard = await ws(ADMIN_PATH, admin)
+    post_burst_while_blocking_the_loop(user, BURST)
+    # Every broadcast of the burst has been sent (or counted as dropped) by now.
+    dropped = get_channel_layer().dropped
+    await mark_the_end(chat)
+    return [await drain(socket) for socket in watchers], await drain(dashboard), dropped
+
+
+def contents(events: list[dict[str, Any]]) -> list[str]:
+    return [event["message"]["content"] for event in events]
+
+
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
+async def test_the_configured_capacity_absorbs_a_burst_while_the_process_is_busy(
+    ws: OpenSocket, redis_layer: str, settings: Any, user: Any, admin: Any, chat: SupportChat
+) -> None:
+    assert settings.DESK_CHANNEL_CAPACITY >= 2 * BURST
+    watched, dashboard, dropped = await burst_on_a_watched_chat(ws, user, admin, chat)
+    expected = [f"burst {n}" for n in range(BURST)]
+    for received in watched:
+        assert contents(received) == expected
+    assert contents(dashboard) == expected
+    assert dropped == 0
+
+
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
+async def test_with_the_librarys_default_capacity_the_same_burst_loses_events_all_counted(
+    ws: OpenSocket, redis_layer: str, settings: Any, user: Any, admin: Any, chat: SupportChat
+) -> None:
+    with_capacity(settings, 100)
+    watched, dashboard, dropped = await burst_on_a_watched_chat(ws, user, admin, chat)
+    chat_received = len(watched[0])
+    assert len(watched[1]) == chat_received
+    # Each group event reaches the process once (for all its sockets) or is counted as dropped.
+    lost = (BURST - chat_received) + (BURST - len(dashboard))
+    assert lost > 0
+    assert dropped == lost
+    # What did arrive is in order, without duplicates.
+    assert contents(watched[0]) == [f"burst {n}" for n in range(chat_received)]
+
+
+# --- Delivery does not wait for the database -----------------------------------------------------
+
+
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
+async def test_events_reach_sockets_while_the_database_thread_is_busy(
+    ws: OpenSocket, layer: str, user: Any, chat: SupportChat
+) -> None:
+    # All of a process's socket database work shares one thread; delivering an event must not
+    # queue behind it (channels' default dispatch would, once per event per socket).
+    widget = await ws(chat_path(chat.id), user)
+    busy = asyncio.create_task(sync_to_async(time.sleep)(2.0))
+    await asyncio.sleep(0.1)
+    await events.typing_send(chat.id, sender_type=Role.ADMIN, is_typing=True)
+    assert (await widget.event(within=1.0))["type"] == "typing"
+    await busy
+
+
+# --- Settings ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def load(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Any:
+    def load(**env: str) -> dict[str, Any]:
+        for name in ("DESK_CHANNEL_CAPACITY", "DESK_SOCKET_MESSAGES_PER_MINUTE"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("DESK_DATA_DIR", str(tmp_path))
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        return runpy.run_path(desk.settings.__file__)
+
+    return load
+
+
+def test_channel_capacity_defaults_to_a_thousand_events(load: Any) -> None:
+    config = load()["CHANNEL_LAYERS"]["default"]
+    assert config["BACKEND"] == "chats.layers.RedisChannelLayer"
+    assert config["CONFIG"]["capacity"] == 1000
+
+
+def test_channel_capacity_comes_from_the_environment(load: Any) -> None:
+    assert (
+        load(DESK_CHANNEL_CAPACITY="5000")["CHANNEL_LAYERS"]["default"]["CONFIG"]["capacity"]
+        == 5000
+    )
+
+
+def test_channel_capacity_below_the_librarys_default_is_refused(load: Any) -> None:
+    from django.core.exceptions import ImproperlyConfigured
+
+    with pytest.raises(ImproperlyConfigured, match="DESK_CHANNEL_CAPACITY"):
+        load(DESK_CHANNEL_CAPACITY="10")
+
+
+def test_socket_message_limit_defaults_to_thirty_a_minute(load: Any) -> None:
+    assert load()["DESK_SOCKET_MESSAGES_PER_MINUTE"] == 30
+
+
+def test_socket_message_limit_comes_from_the_environment(load: Any) -> None:
+    assert load(DESK_SOCKET_MESSAGES_PER_MINUTE="5")["DESK_SOCKET_MESSAGES_PER_MINUTE"] == 5
