@@ -1,0 +1,85 @@
+"""Pure builders for the reply email: plain data in, an EmailMultiAlternatives out. No queries.
+
+The rendered result for a fixed input lives in tests/notifications/fixtures/ for a reader to open.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+
+SUBJECT = "New reply from Support"
+PREVIEW_LENGTH = 200
+ELLIPSIS = "\u2026"
+
+
+@dataclass(frozen=True)
+class ReplyEmailContent:
+    to: str
+    name: str
+    # The replies' texts, oldest first, whole: the builder cuts the previews.
+    replies: list[str]
+    open_url: str
+    unsubscribe_url: str
+    site_url: str
+    site_name: str
+    message_id: str
+    thread_id: str
+    # How long the open link works, in words: "14 days".
+    link_lifetime: str
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+def reply_preview(text: str) -> str:
+    """The reply on one line, cut at PREVIEW_LENGTH characters with an ellipsis after the cut."""
+    line = " ".join(text.split())
+    if len(line) <= PREVIEW_LENGTH:
+        return line
+    return line[:PREVIEW_LENGTH].rstrip() + ELLIPSIS
+
+
+def lifetime_text(seconds: int) -> str:
+    """A link's lifetime in the largest whole unit: "14 days", "1 day", "12 hours", "5 minutes"."""
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{seconds} seconds"
+
+
+def reply_email_build(content: ReplyEmailContent) -> EmailMultiAlternatives:
+    """The email, ready to send through any Django or anymail backend."""
+    context = {
+        "name": content.name,
+        "previews": [reply_preview(text) for text in content.replies],
+        "open_url": content.open_url,
+        "unsubscribe_url": content.unsubscribe_url,
+        "site_url": content.site_url,
+        "site_name": content.site_name,
+        "link_lifetime": content.link_lifetime,
+    }
+    message = EmailMultiAlternatives(
+        subject=SUBJECT,
+        body=render_to_string("notifications/email/reply.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[content.to],
+        headers={
+            "Message-ID": content.message_id,
+            "In-Reply-To": content.thread_id,
+            "References": content.thread_id,
+            # RFC 8058 one-click: a mailbox provider POSTs "List-Unsubscribe=One-Click" here.
+            "List-Unsubscribe": f"<{content.unsubscribe_url}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            "Auto-Submitted": "auto-generated",
+        },
+    )
+    message.attach_alternative(
+        render_to_string("notifications/email/reply.html", context), "text/html"
+    )
+    # Read by anymail backends (returned in tracking events), ignored by Django's own backends.
+    message.metadata = dict(content.metadata)  # type: ignore[attr-defined]
+    message.tags = ["reply-email"]  # type: ignore[attr-defined]
+    return message

@@ -1,0 +1,210 @@
+"""The reply-email records: what was decided for each admin reply, and what became of each email.
+
+Two claims make an email go out at most once:
+- `ReplyDecision` has the reply as its primary key, so a reply is decided (emailed or skipped)
+  exactly once, whichever worker gets there first.
+- `ReplyEmail.status` moves QUEUED -> SENDING through a conditional update, so one attempt at a
+  time owns an email, and an email that was handed to the provider is never handed over again.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from chats.models import SupportChat, SupportMessage
+
+
+class SkipReason(models.TextChoices):
+    READ = "read", "Read before the email was due"
+    ARCHIVED = "archived", "Chat archived"
+    INACTIVE = "inactive", "User account deactivated"
+    NO_EMAIL = "no_email", "User has no email address"
+    UNSUBSCRIBED = "unsubscribed", "User unsubscribed from reply emails"
+    SUPPRESSED = "suppressed", "Address bounced or complained"
+
+
+class EmailStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled before sending"
+
+
+class ReplyEmail(models.Model):
+    """One "New reply from Support" email: the replies it lists hang off it as decisions."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    chat = models.ForeignKey(SupportChat, on_delete=models.CASCADE, related_name="reply_emails")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reply_emails"
+    )
+    to_address = models.EmailField(blank=True)
+    status = models.CharField(
+        max_length=10, choices=EmailStatus.choices, default=EmailStatus.QUEUED
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # The earliest moment the next attempt may start: a retry that arrives early waits its turn.
+    next_attempt_at = models.DateTimeField()
+    sending_since = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    # Blank when the backend reports none (console, file, SMTP).
+    provider_message_id = models.CharField(max_length=255, blank=True)
+    cancel_reason = models.CharField(max_length=12, choices=SkipReason.choices, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["chat", "-created_at"], name="reply_email_chat_idx"),
+            models.Index(fields=["user", "-created_at"], name="reply_email_user_idx"),
+            # The sweep's two questions, kept to the few rows still in flight.
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(status="queued"),
+                name="reply_email_queued_idx",
+            ),
+            models.Index(
+                fields=["sending_since"],
+                condition=Q(status="sending"),
+                name="reply_email_sending_idx",
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=EmailStatus.values), name="reply_email_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Reply email to {self.to_address or self.user_id} ({self.status})"
+
+
+class ReplyDecision(models.Model):
+    """What was decided for one admin reply: listed in an email, or skipped and why."""
+
+    # The primary key is the reply itself: a second decision for it cannot be written.
+    message = models.OneToOneField(
+        SupportMessage,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="email_decision",
+    )
+    # RESTRICT: deleting an email's record alone would let the sweep email its replies a second
+    # time; deleting the chat or the user (which takes the replies too) still works.
+    email = models.ForeignKey(
+        ReplyEmail,
+        on_delete=models.RESTRICT,
+        null=True,
+        blank=True,
+        related_name="decisions",
+    )
+    skip_reason = models.CharField(max_length=12, choices=SkipReason.choices, blank=True)
+    decided_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-decided_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(email__isnull=False) & Q(skip_reason=""))
+                | (Q(email__isnull=True) & ~Q(skip_reason="")),
+                name="reply_decision_emailed_xor_skipped",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        if self.email_id is not None:
+            return f"Reply {self.message_id}: in email {self.email_id}"
+        return f"Reply {self.message_id}: skipped ({self.skip_reason})"
+
+
+class ClickOutcome(models.TextChoices):
+    LOGIN_REQUIRED = "login_required", "Sent to the login page"
+    OPENED = "opened", "Opened by its user"
+    OTHER_USER = "other_user", "Refused: another user was logged in"
+    EXPIRED = "expired", "Refused: link expired"
+
+
+class ReplyEmailClick(models.Model):
+    """One click on the "open the conversation" link of an email."""
+
+    email = models.ForeignKey(ReplyEmail, on_delete=models.CASCADE, related_name="clicks")
+    # Whoever was logged in when the link was opened (none for the login redirect).
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    outcome = models.CharField(max_length=14, choices=ClickOutcome.choices)
+    marked_read = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["email", "-created_at"], name="reply_click_email_idx")]
+
+    def __str__(self) -> str:
+        return f"Click on {self.email_id}: {self.outcome}"
+
+
+def unsubscribe_token_new() -> str:
+    # 96 random bits in 16 URL-safe characters: short enough that the List-Unsubscribe header
+    # stays on one plain-ASCII line (see notifications.checks).
+    return secrets.token_urlsafe(12)
+
+
+class EmailPreference(models.Model):
+    """A user's choice about reply emails, and the token their unsubscribe links carry."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="email_preference",
+    )
+    unsubscribe_token = models.CharField(
+        max_length=32, unique=True, default=unsubscribe_token_new, editable=False
+    )
+    unsubscribed_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        state = "unsubscribed" if self.unsubscribed_at else "subscribed"
+        return f"{self.user} ({state})"
+
+
+class SuppressionReason(models.TextChoices):
+    BOUNCED = "bounced", "Bounced"
+    COMPLAINED = "complained", "Marked as spam"
+
+
+class SuppressedAddress(models.Model):
+    """An address the provider reported as bouncing or complaining: desk stops writing to it.
+
+    Delete the row in the admin to write to the address again.
+    """
+
+    # Stored lower-cased: mailbox providers treat addresses case-insensitively.
+    address = models.CharField(max_length=254, unique=True)
+    reason = models.CharField(max_length=10, choices=SuppressionReason.choices)
+    esp_name = models.CharField(max_length=50, blank=True)
+    provider_message_id = models.CharField(max_length=255, blank=True)
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "suppressed addresses"
+        ordering = ["-updated_at"]
+
+    def __str__(self) -> str:
+        return f"{self.address} ({self.reason})"

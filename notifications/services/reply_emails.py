@@ -1,0 +1,355 @@
+"""Reply emails from decision to delivery: deciding, sending, recovering.
+
+The life of a reply email:
+1. `reply_email_claim` runs when a reply's window ends. Under the chat's row lock it decides the
+   reply once: skipped (and why), or listed, with every other unread and undecided reply of the
+   chat, in a new ReplyEmail (QUEUED). A reply already decided is left alone, which is what makes
+   a burst one email and a duplicate task harmless.
+2. `reply_email_deliver` takes one QUEUED email with a conditional update to SENDING, re-checks
+   the guards on fresh rows, sends outside any transaction, and records SENT, FAILED, CANCELLED,
+   or QUEUED again with a later `next_attempt_at` after a provider error.
+3. `reply_emails_sweep` finds what a lost task left behind (replies past their window with no
+   decision, queued emails past their attempt time) and fails sends that a dead worker left in
+   SENDING: whether the provider accepted those is unknown, and a second email is the worse error.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from anymail.exceptions import (
+    AnymailInvalidAddress,
+    AnymailRecipientsRefused,
+    AnymailSerializationError,
+    AnymailUnsupportedFeature,
+)
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ImproperlyConfigured
+from django.db import transaction
+from django.db.models import Exists, F, OuterRef
+from django.utils import timezone
+
+from chats.models import SenderType, SupportChat, SupportMessage
+from notifications import emails, links
+from notifications.models import (
+    EmailPreference,
+    EmailStatus,
+    ReplyDecision,
+    ReplyEmail,
+    SkipReason,
+    SuppressedAddress,
+)
+from notifications.services.preferences import address_normalize
+
+logger = logging.getLogger(__name__)
+
+SWEEP_BATCH = 500
+ERROR_MAX_LENGTH = 2000
+INTERRUPTED = (
+    "The attempt stopped during the send (worker lost or out of time). Not retried: the provider "
+    "may have accepted the email, and a second copy is worse than none."
+)
+
+# Errors that another attempt would meet again: record them as failed at once.
+PERMANENT_ERRORS: tuple[type[BaseException], ...] = (
+    AnymailRecipientsRefused,
+    AnymailInvalidAddress,
+    AnymailUnsupportedFeature,
+    AnymailSerializationError,
+    ImproperlyConfigured,
+    smtplib.SMTPRecipientsRefused,
+)
+
+
+# --- deciding ------------------------------------------------------------------------------------
+
+
+def reply_email_claim(*, message_id: uuid.UUID) -> ReplyEmail | None:
+    """Decide, once, what happens to an admin reply whose window has ended.
+
+    Returns the email now queued for it, listing every reply of the chat that is still unread and
+    undecided, oldest first. Returns None when there is nothing to send: the reply is gone, is not
+    an admin's, was decided already (by an earlier email of its burst or a duplicate task), or is
+    skipped now, in which case its ReplyDecision says why.
+    """
+    head = SupportMessage.objects.filter(id=message_id).values("chat_id", "sender_type").first()
+    if head is None or head["sender_type"] != SenderType.ADMIN:
+        logger.info("reply %s: gone or not an admin's; nothing to decide", message_id)
+        return None
+    now = timezone.now()
+    with transaction.atomic():
+        # The chat's row lock serialises the deciders of one chat (SQLite's IMMEDIATE transactions
+        # serialise every writer): two workers never list the same reply, and every query below
+        # runs after the lock is granted, so it sees what the previous holder committed.
+        chat = (
+            SupportChat.objects.select_for_update(of=("self",))
+            .select_related("user")
+            .filter(id=head["chat_id"])
+            .first()
+        )
+        trigger = (
+            SupportMessage.objects.filter(id=message_id)
+            .annotate(decided=Exists(ReplyDecision.objects.filter(message=OuterRef("pk"))))
+            .values("read_at", "decided")
+            .first()
+        )
+        if chat is None or trigger is None or trigger["decided"]:
+            return None
+        if trigger["read_at"] is not None:
+            _skip(message_id, SkipReason.READ, now)
+            return None
+        user = chat.user
+        preference, _ = EmailPreference.objects.get_or_create(user=user)
+        reason = _skip_reason(chat=chat, user=user, preference=preference)
+        if reason is not None:
+            _skip(message_id, reason, now)
+            return None
+        reply_ids = list(
+            SupportMessage.objects.filter(
+                chat=chat,
+                sender_type=SenderType.ADMIN,
+                read_at__isnull=True,
+                email_decision__isnull=True,
+            )
+            .order_by("created_at", "id")
+            .values_list("id", flat=True)
+        )
+        email = ReplyEmail.objects.create(
+            chat=chat,
+            user=user,
+            to_address=_address(user),
+            status=EmailStatus.QUEUED,
+            next_attempt_at=now,
+        )
+        ReplyDecision.objects.bulk_create(
+            ReplyDecision(message_id=reply_id, email=email, decided_at=now)
+            for reply_id in reply_ids
+        )
+    logger.info("reply %s: email %s queued for %d replies", message_id, email.id, len(reply_ids))
+    return email
+
+
+def _skip(message_id: uuid.UUID, reason: SkipReason, now: datetime) -> None:
+    ReplyDecision.objects.create(message_id=message_id, skip_reason=reason, decided_at=now)
+    logger.info("reply %s: no email (%s)", message_id, reason.value)
+
+
+def _address(user: AbstractBaseUser) -> str:
+    return (getattr(user, user.get_email_field_name(), "") or "").strip()
+
+
+def _skip_reason(
+    *, chat: SupportChat, user: AbstractBaseUser, preference: EmailPreference
+) -> SkipReason | None:
+    """The first guard (besides "read") that forbids an email now, or None. Costs one query."""
+    if chat.archived_at is not None:
+        return SkipReason.ARCHIVED
+    if not user.is_active:
+        return SkipReason.INACTIVE
+    address = _address(user)
+    if not address:
+        return SkipReason.NO_EMAIL
+    if preference.unsubscribed_at is not None:
+        return SkipReason.UNSUBSCRIBED
+    if SuppressedAddress.objects.filter(address=address_normalize(address)).exists():
+        return SkipReason.SUPPRESSED
+    return None
+
+
+# --- sending -------------------------------------------------------------------------------------
+
+
+class Outcome(StrEnum):
+    SENT = "sent"
+    RETRY = "retry"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    NOT_CLAIMED = "not_claimed"
+
+
+@dataclass(frozen=True)
+class Delivery:
+    outcome: Outcome
+    retry_in: int | None = None
+
+
+def retry_delay(attempts: int) -> int:
+    """Seconds to wait after the `attempts`-th failed attempt: the base delay, doubling."""
+    return int(settings.DESK_REPLY_EMAIL_RETRY_DELAY * 2 ** (attempts - 1))
+
+
+def reply_email_deliver(*, email_id: uuid.UUID) -> Delivery:
+    """Make one attempt at a queued email that is due, and record what happened.
+
+    Only the caller whose conditional update moves the email from QUEUED to SENDING goes on, so
+    a duplicate task, a retry and the sweep can all ask at once and one of them sends. The guards
+    run again on fresh rows (a retry may come minutes later); replies read meanwhile drop out.
+    """
+    now = timezone.now()
+    claimed = ReplyEmail.objects.filter(
+        id=email_id, status=EmailStatus.QUEUED, next_attempt_at__lte=now
+    ).update(
+        status=EmailStatus.SENDING, attempts=F("attempts") + 1, sending_since=now, updated_at=now
+    )
+    if claimed != 1:
+        return Delivery(Outcome.NOT_CLAIMED)
+
+    email = ReplyEmail.objects.select_related("chat", "user").get(id=email_id)
+    user = email.user
+    preference, _ = EmailPreference.objects.get_or_create(user=user)
+    replies = list(
+        SupportMessage.objects.filter(email_decision__email=email, read_at__isnull=True)
+        .order_by("created_at", "id")
+        .values_list("content", flat=True)
+    )
+    reason = (
+        SkipReason.READ
+        if not replies
+        else _skip_reason(chat=email.chat, user=user, preference=preference)
+    )
+    if reason is not None:
+        _finish(email_id, EmailStatus.CANCELLED, cancel_reason=reason)
+        return Delivery(Outcome.CANCELLED)
+    address = _address(user)
+    try:
+        message = emails.reply_email_build(
+            emails.ReplyEmailContent(
+                to=address,
+                name=getattr(user, "first_name", "") or "",
+                replies=replies,
+                open_url=links.open_url(user_pk=user.pk, email_id=email.id),
+                unsubscribe_url=links.unsubscribe_url(preference.unsubscribe_token),
+                site_url=settings.SITE_URL,
+                site_name=links.site_host(),
+                message_id=links.email_message_id(email.id),
+                thread_id=links.thread_id(email.chat_id),
+                link_lifetime=emails.lifetime_text(settings.DESK_EMAIL_LINK_MAX_AGE),
+                metadata={"desk_reply_email": str(email.id)},
+            )
+        )
+    except Exception as exc:
+        logger.exception("email %s: could not be built", email_id)
+        _finish(email_id, EmailStatus.FAILED, last_error=_describe(exc))
+        return Delivery(Outcome.FAILED)
+
+    try:
+        message.send()
+    except SoftTimeLimitExceeded:
+        _finish(email_id, EmailStatus.FAILED, last_error=INTERRUPTED)
+        return Delivery(Outcome.FAILED)
+    except PERMANENT_ERRORS as exc:
+        logger.warning("email %s: refused for good: %s", email_id, exc)
+        _finish(email_id, EmailStatus.FAILED, last_error=_describe(exc))
+        return Delivery(Outcome.FAILED)
+    except Exception as exc:
+        # A provider error (API error, connection refused, SMTP trouble): the email was not
+        # accepted, so the same email, with the same replies, may be tried again later.
+        if email.attempts >= settings.DESK_REPLY_EMAIL_MAX_ATTEMPTS:
+            logger.warning("email %s: giving up after %d attempts", email_id, email.attempts)
+            _finish(email_id, EmailStatus.FAILED, last_error=_describe(exc))
+            return Delivery(Outcome.FAILED)
+        wait = retry_delay(email.attempts)
+        logger.warning("email %s: attempt %d failed, next in %ds", email_id, email.attempts, wait)
+        _finish(
+            email_id,
+            EmailStatus.QUEUED,
+            next_attempt_at=timezone.now() + timedelta(seconds=wait),
+            last_error=_describe(exc),
+        )
+        return Delivery(Outcome.RETRY, retry_in=wait)
+
+    _finish(
+        email_id,
+        EmailStatus.SENT,
+        sent_at=timezone.now(),
+        to_address=address,
+        provider_message_id=_provider_message_id(message),
+    )
+    logger.info("email %s: sent to user %s with %d replies", email_id, user.pk, len(replies))
+    return Delivery(Outcome.SENT)
+
+
+def _finish(email_id: uuid.UUID, status: EmailStatus, **fields: Any) -> None:
+    updated = ReplyEmail.objects.filter(id=email_id, status=EmailStatus.SENDING).update(
+        status=status, updated_at=timezone.now(), **fields
+    )
+    if updated != 1:
+        logger.error("email %s: no longer SENDING when recording %s", email_id, status.value)
+
+
+def _provider_message_id(message: Any) -> str:
+    # Django's console, file, SMTP and locmem backends report nothing; anymail's set a status.
+    status = getattr(message, "anymail_status", None)
+    message_id = getattr(status, "message_id", None)
+    if message_id is None:
+        return ""
+    if isinstance(message_id, set):
+        message_id = ",".join(sorted(str(part) for part in message_id))
+    return str(message_id)[:255]
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:ERROR_MAX_LENGTH]
+
+
+# --- recovering ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sweep:
+    # One per chat: its oldest unread reply past its window with no decision.
+    replies: list[uuid.UUID] = field(default_factory=list)
+    # Queued emails whose attempt is overdue (the first one, or a retry, was lost).
+    emails: list[uuid.UUID] = field(default_factory=list)
+    # Emails stuck in SENDING past the hard time limit, now recorded as failed.
+    interrupted: int = 0
+
+
+def reply_emails_sweep() -> Sweep:
+    """Find the work a lost task left behind; fail sends that a dead worker left half done.
+
+    A reply counts as lost one sweep interval after its window ended, so the sweep does not race
+    the task that is about to run; replies older than DESK_REPLY_SWEEP_LOOKBACK are left alone
+    (nobody wants an email about a reply from last month). Each query touches only the unread
+    replies (a partial index) or the emails still in flight.
+    """
+    now = timezone.now()
+    slack = timedelta(seconds=settings.DESK_REPLY_SWEEP_INTERVAL)
+    due = now - timedelta(seconds=settings.DESK_REPLY_NOTIFICATION_DELAY) - slack
+    since = now - timedelta(seconds=settings.DESK_REPLY_SWEEP_LOOKBACK)
+    lost = SupportMessage.objects.filter(
+        sender_type=SenderType.ADMIN,
+        read_at__isnull=True,
+        email_decision__isnull=True,
+        created_at__gte=since,
+        created_at__lte=due,
+    ).order_by("created_at", "id")
+    oldest_by_chat: dict[uuid.UUID, uuid.UUID] = {}
+    for message_id, chat_id in lost.values_list("id", "chat_id")[:SWEEP_BATCH]:
+        oldest_by_chat.setdefault(chat_id, message_id)
+
+    overdue = list(
+        ReplyEmail.objects.filter(status=EmailStatus.QUEUED, next_attempt_at__lte=now - slack)
+        .order_by("next_attempt_at")
+        .values_list("id", flat=True)[:SWEEP_BATCH]
+    )
+    dead_after = timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT) + slack
+    interrupted = ReplyEmail.objects.filter(
+        status=EmailStatus.SENDING, sending_since__lte=now - dead_after
+    ).update(status=EmailStatus.FAILED, last_error=INTERRUPTED, updated_at=now)
+    if oldest_by_chat or overdue or interrupted:
+        logger.warning(
+            "sweep: %d lost replies, %d overdue emails, %d interrupted sends",
+            len(oldest_by_chat),
+            len(overdue),
+            interrupted,
+        )
+    return Sweep(replies=list(oldest_by_chat.values()), emails=overdue, interrupted=interrupted)

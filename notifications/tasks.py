@@ -1,0 +1,48 @@
+"""Celery tasks for reply emails. Each takes primary keys, re-reads the rows, and is safe to run
+twice: the services claim their work in the database before doing it.
+
+Task names are spelled out so that renaming a function never strands tasks already queued.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from celery import shared_task
+
+from notifications import services
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(name="notifications.reply_notify", ignore_result=True)
+def reply_notify(message_id: str) -> None:
+    """A reply's window has ended: decide about it and, if an email is due, make its first try."""
+    email = services.reply_email_claim(message_id=uuid.UUID(message_id))
+    if email is not None:
+        _deliver(email.id)
+
+
+@shared_task(name="notifications.reply_email_send", ignore_result=True)
+def reply_email_send(email_id: str) -> None:
+    """Another try at a queued email: a retry after a provider error, or one the sweep found."""
+    _deliver(uuid.UUID(email_id))
+
+
+@shared_task(name="notifications.reply_emails_sweep", ignore_result=True)
+def reply_emails_sweep() -> None:
+    """Beat runs this every DESK_REPLY_SWEEP_INTERVAL seconds to recover lost tasks."""
+    found = services.reply_emails_sweep()
+    for message_id in found.replies:
+        reply_notify.apply_async(args=[str(message_id)])
+    for email_id in found.emails:
+        reply_email_send.apply_async(args=[str(email_id)])
+
+
+def _deliver(email_id: uuid.UUID) -> None:
+    delivery = services.reply_email_deliver(email_id=email_id)
+    if delivery.outcome is services.Outcome.RETRY:
+        # The email's next_attempt_at is the source of truth: if this scheduled retry is lost,
+        # the sweep finds the overdue email; if it arrives twice, only one attempt claims it.
+        reply_email_send.apply_async(args=[str(email_id)], countdown=delivery.retry_in)

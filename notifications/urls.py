@@ -1,0 +1,49 @@
+"""Mounted under /email/ by desk/urls.py.
+
+The unsubscribe path is kept short on purpose: it goes into the List-Unsubscribe header, which
+must fit on one plain-ASCII line (see notifications.checks).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from anymail import urls as anymail_urls
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import URLPattern, include, path
+from django.views.decorators.csrf import csrf_exempt
+
+from notifications import views
+
+app_name = "notifications"
+
+
+def _needs_webhook_secret(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    # Without ANYMAIL_WEBHOOK_SECRET anymail would take unauthenticated posts, and anyone could
+    # suppress any address: the webhooks stay off until the secret is set.
+    @functools.wraps(view)
+    def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not settings.ANYMAIL.get("WEBHOOK_SECRET"):
+            raise Http404("Provider webhooks are off until ANYMAIL_WEBHOOK_SECRET is set.")
+        return view(request, *args, **kwargs)
+
+    return csrf_exempt(guarded)
+
+
+webhook_patterns = [
+    URLPattern(
+        pattern.pattern, _needs_webhook_secret(pattern.callback), pattern.default_args, pattern.name
+    )
+    for pattern in anymail_urls.urlpatterns
+    if isinstance(pattern, URLPattern)
+]
+
+urlpatterns = [
+    path("open/<str:token>/", views.open_chat, name="open"),
+    path("u/<str:token>", views.unsubscribe, name="unsubscribe"),
+    # Provider webhooks, e.g. /email/anymail/postmark/tracking/ (see anymail's docs per provider).
+    path("anymail/", include((webhook_patterns, anymail_urls.app_name))),
+]

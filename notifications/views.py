@@ -1,0 +1,79 @@
+"""The two pages a reply email links to: back into the chat, and out of reply emails."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from notifications import links, services
+from notifications.models import ClickOutcome
+
+
+@require_http_methods(["GET", "HEAD"])
+def open_chat(request: HttpRequest, token: str) -> HttpResponse:
+    """The email's button: marks its replies read and opens the widget on the host page."""
+    try:
+        opened = services.reply_email_open(token=token, user=request.user)
+    except links.ExpiredLinkError:
+        return _link_problem(request, expired=True)
+    except links.InvalidLinkError:
+        return _link_problem(request, expired=False)
+    if opened.outcome == ClickOutcome.LOGIN_REQUIRED:
+        return redirect_to_login(request.get_full_path())
+    if opened.outcome == ClickOutcome.OTHER_USER:
+        return render(
+            request,
+            "notifications/link_other_user.html",
+            {"site_url": settings.SITE_URL},
+            status=403,
+        )
+    return HttpResponseRedirect(links.chat_url())
+
+
+def _link_problem(request: HttpRequest, *, expired: bool) -> HttpResponse:
+    return render(
+        request,
+        "notifications/link_invalid.html",
+        {"expired": expired, "site_url": settings.SITE_URL},
+        status=410 if expired else 400,
+    )
+
+
+# The token in the path is the credential; mailbox providers POST here without cookies or a
+# CSRF token (RFC 8058 one-click), and the footer page's form needs no session either.
+@csrf_exempt
+@require_http_methods(["GET", "HEAD", "POST"])
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    """GET: a page with a button (link scanners must not unsubscribe anyone). POST: act.
+
+    A POST unsubscribes, whatever its body (a one-click POST says "List-Unsubscribe=One-Click"),
+    unless the page's own button asks to resubscribe.
+    """
+    preference = services.preference_by_token(token=token)
+    if preference is None:
+        return render(
+            request,
+            "notifications/link_invalid.html",
+            {"expired": False, "site_url": settings.SITE_URL},
+            status=404,
+        )
+    changed = False
+    if request.method == "POST":
+        if request.POST.get("action") == "resubscribe":
+            preference = services.email_resubscribe(preference=preference)
+        else:
+            preference = services.email_unsubscribe(preference=preference)
+        changed = True
+    return render(
+        request,
+        "notifications/unsubscribe.html",
+        {
+            "unsubscribed": preference.unsubscribed_at is not None,
+            "changed": changed,
+            "site_url": settings.SITE_URL,
+        },
+    )
