@@ -1,10 +1,8 @@
 """End to end: two real uvicorn servers sharing Redis and a database, real websocket clients.
 
 The user's socket is on one server and the admins' on the other, as behind a load balancer; every
-event between them crosses Redis. The servers are subprocesses (`python -m uvicorn
-desk.asgi:application`, as `make run` starts it) on a database of their own, prepared by
-tests/realtime/e2e_seed.py: a temporary SQLite file, or a fresh PostgreSQL database when the suite
-runs on PostgreSQL (dropped afterwards).
+event between them crosses Redis. The servers are started by tests/live.py, as `make run` starts
+them, on a database of their own.
 """
 
 from __future__ import annotations
@@ -12,183 +10,34 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
 import urllib.request
-import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pytest
-from django.conf import settings
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from desk.embedded import dies_with_parent
-from tests.realtime.conftest import redis_delete
+from tests.live import LiveDesk, Server, live_desk
 
-BASE_DIR = Path(__file__).resolve().parents[2]
-START_TIMEOUT = 60.0
 EVENT_TIMEOUT = 10.0
 MESSAGES_PER_MINUTE = 5
 
 pytestmark = pytest.mark.asyncio
 
-
-@dataclass
-class Server:
-    name: str
-    port: int
-    process: subprocess.Popen[bytes]
-    log: Path
-
-    @property
-    def origin(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def url(self, path: str) -> str:
-        return f"ws://127.0.0.1:{self.port}{path}"
-
-
-@dataclass
-class Desk:
-    a: Server
-    b: Server
-    cookies: dict[str, str]
-    chats: dict[str, str]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@contextlib.contextmanager
-def servers_database(workdir: Path) -> Iterator[str]:
-    """A DATABASE_URL for the servers alone, removed afterwards."""
-    db = settings.DATABASES["default"]
-    if db["ENGINE"].endswith("sqlite3"):
-        yield f"sqlite:///{workdir / 'e2e.sqlite3'}"
-        return
-    import psycopg
-
-    name = f"desk_e2e_{uuid.uuid4().hex[:12]}"
-    params = {
-        "host": db.get("HOST") or None,
-        "port": db.get("PORT") or None,
-        "user": db.get("USER") or None,
-        "password": db.get("PASSWORD") or None,
-        "dbname": "postgres",
-        "autocommit": True,
-    }
-    with psycopg.connect(**params) as maintenance:
-        maintenance.execute(f'CREATE DATABASE "{name}"')
-    credentials = quote(db.get("USER") or "")
-    if db.get("PASSWORD"):
-        credentials += ":" + quote(db["PASSWORD"])
-    host = db.get("HOST") or "localhost"
-    port = db.get("PORT") or 5432
-    try:
-        yield f"postgres://{credentials}@{host}:{port}/{name}"
-    finally:
-        with psycopg.connect(**params) as maintenance:
-            maintenance.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def start_server(name: str, env: dict[str, str], workdir: Path) -> Server:
-    port = free_port()
-    log = workdir / f"{name}.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [
-                sys.executable, "-m", "uvicorn", "desk.asgi:application",
-                "--host", "127.0.0.1", "--port", str(port),
-                "--lifespan", "off", "--no-access-log", "--timeout-graceful-shutdown", "2",
-            ],
-            cwd=BASE_DIR,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            preexec_fn=dies_with_parent(),
-        )  # fmt: skip
-    return Server(name, port, process, log)
-
-
-def wait_until_listening(server: Server, deadline: float) -> None:
-    while True:
-        if server.process.poll() is not None:
-            raise RuntimeError(
-                f"server {server.name} exited with {server.process.returncode}:\n"
-                + server.log.read_text(errors="replace")
-            )
-        with contextlib.suppress(OSError):
-            socket.create_connection(("127.0.0.1", server.port), timeout=1).close()
-            return
-        if time.monotonic() > deadline:
-            raise RuntimeError(
-                f"server {server.name} did not listen within {START_TIMEOUT:g} s:\n"
-                + server.log.read_text(errors="replace")
-            )
-        time.sleep(0.1)
-
-
-def stop(server: Server) -> None:
-    if server.process.poll() is None:
-        server.process.terminate()
-        try:
-            server.process.wait(10)
-        except subprocess.TimeoutExpired:
-            server.process.kill()
-            server.process.wait()
+Desk = LiveDesk
 
 
 @pytest.fixture(scope="module")
 def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
-    workdir = tmp_path_factory.mktemp("e2e")
-    prefix = f"desk-e2e-{uuid.uuid4().hex[:10]}"
-    with servers_database(workdir) as database_url:
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "desk.settings",
-            "DATABASE_URL": database_url,
-            "REDIS_URL": settings.REDIS_URL,
-            "DESK_CHANNEL_PREFIX": prefix,
-            "DESK_DATA_DIR": str(workdir / "data"),
-            "DESK_SOCKET_MESSAGES_PER_MINUTE": str(MESSAGES_PER_MINUTE),
-            "SECRET_KEY": "desk-e2e-not-a-secret",
-            "DEBUG": "false",
-            "ALLOWED_HOSTS": "127.0.0.1,localhost",
-            "PYTHONUNBUFFERED": "1",
-        }
-        seeded = subprocess.run(
-            [sys.executable, "-m", "tests.realtime.e2e_seed"],
-            cwd=BASE_DIR,
-            env=env,
-            capture_output=True,
-            timeout=START_TIMEOUT,
-            check=False,
-        )
-        assert seeded.returncode == 0, seeded.stderr.decode(errors="replace")
-        seed = json.loads(seeded.stdout.decode().strip().splitlines()[-1])
-        servers: list[Server] = []
-        try:
-            servers = [start_server(name, env, workdir) for name in ("a", "b")]
-            deadline = time.monotonic() + START_TIMEOUT
-            for server in servers:
-                wait_until_listening(server, deadline)
-            yield Desk(servers[0], servers[1], seed["cookies"], seed["chats"])
-        finally:
-            for server in servers:
-                stop(server)
-            redis_delete(settings.REDIS_URL, f"{prefix}*")
+    with live_desk(
+        Path(tmp_path_factory.mktemp("e2e")),
+        users=["ann", "ben", "flo"],
+        admins=["admin1", "admin2"],
+        env={"DESK_SOCKET_MESSAGES_PER_MINUTE": str(MESSAGES_PER_MINUTE)},
+    ) as desk:
+        yield desk
 
 
 @contextlib.asynccontextmanager
@@ -276,7 +125,7 @@ async def test_chat_viewed_by_one_admin_reaches_the_other_admin_on_the_other_ser
         for_admins = await next_event(dashboard, type="chat_viewed")
         for_user = await next_event(widget, type="chat_viewed")
     assert for_admins["chat_id"] == desk.chats["ann"]
-    assert for_admins["admin"]["email"] == "support1@example.com"
+    assert for_admins["admin"]["email"] == "admin1@example.com"
     assert for_user["admin_viewed_at"] == for_admins["admin_viewed_at"]
     assert "admin" not in for_user
 
