@@ -4,6 +4,7 @@
 #   make run               the whole desk: web, websockets, Celery worker and beat, embedded Redis
 #   make test ARGS=...     the test suite (ARGS go to pytest, e.g. ARGS="-k chat -x")
 #   make lint              ruff check and ruff format --check
+#   make bench             benchmarks against their floors (needs PostgreSQL and Redis; ~10 min)
 #   make PYTHON=/path/to/python3.12 ...   use that interpreter for the venv
 
 VENV := .venv
@@ -14,7 +15,7 @@ STAMP := $(VENV)/.installed
 ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint venv
+.PHONY: help run test lint venv bench
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -31,6 +32,11 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(VENV_PYTHON) -m ruff check .
 	$(VENV_PYTHON) -m ruff format --check .
+
+# On the machine's PostgreSQL and Redis unless DATABASE_URL / REDIS_URL say otherwise; prints one
+# table and writes bench/results/latest.json and docs/performance.md (see bench/run.py).
+bench: $(STAMP)
+	$(VENV_PYTHON) -m bench $(ARGS)
 
 venv: $(STAMP)
 

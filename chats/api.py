@@ -12,9 +12,10 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.contrib.auth.models import AbstractBaseUser
 from django.http import HttpRequest
+from django.middleware.csrf import get_token
 from ninja import Field, Query, Router, Schema, Status
 
-from chats import selectors, services
+from chats import ratelimit, selectors, services
 from chats.models import SupportChat
 from chats.schemas import (
     AdminChatOut,
@@ -35,6 +36,9 @@ _in_thread = sync_to_async
 
 USER_ERRORS: dict[int, Any] = {401: ErrorOut, 422: ValidationErrorOut}
 ADMIN_ERRORS: dict[int, Any] = {**USER_ERRORS, 403: ErrorOut, 404: ErrorOut}
+# Posting a message may also be refused for a body that is not JSON (400), or for going over the
+# user's allowance (429, with Retry-After).
+POSTING_ERRORS: dict[int, Any] = {400: ErrorOut, 429: ErrorOut}
 
 
 class MessagesQuery(Schema):
@@ -55,7 +59,12 @@ class ChatListQuery(Schema):
 
 @router.get("/support_chat", response={200: UserChatOut, **USER_ERRORS}, tags=["user"])
 async def get_chat(request: HttpRequest) -> dict[str, Any]:
-    """The caller's support chat, created on first call, with its newest 50 messages."""
+    """The caller's support chat, created on first call, with its newest 50 messages.
+
+    The answer also sets Django's `csrftoken` cookie when the visitor has none (a site that logs
+    people in without Django's login form), so the widget can send X-CSRFToken on its writes.
+    """
+    get_token(request)
     return await _in_thread(_user_chat)(request.auth)
 
 
@@ -65,12 +74,19 @@ async def list_messages(request: HttpRequest, params: Query[MessagesQuery]) -> M
     return await _in_thread(_user_messages)(request.auth, params)
 
 
-@router.post("/support_chat/messages", response={201: MessageOut, **USER_ERRORS}, tags=["user"])
+@router.post(
+    "/support_chat/messages",
+    response={201: MessageOut, **USER_ERRORS, **POSTING_ERRORS},
+    tags=["user"],
+)
 async def send_message(request: HttpRequest, payload: MessageIn) -> Status:
-    """Send a message to support. A message to an archived chat reopens it."""
-    message = await _in_thread(services.user_message_post)(
-        user=request.auth, content=payload.content
-    )
+    """Send a message to support. A message to an archived chat reopens it.
+
+    Each user may send DESK_MESSAGES_PER_MINUTE messages a minute (REST and websockets together);
+    beyond that the answer is 429 with a Retry-After header (seconds).
+    """
+    content = await ratelimit.message_admit(user_pk=request.auth.pk, content=payload.content)
+    message = await _in_thread(services.user_message_post)(user=request.auth, content=content)
     return Status(201, message)
 
 
@@ -138,12 +154,15 @@ async def list_admin_messages(
 
 
 @router.post(
-    "/admin/chats/{chat_id}/messages", response={201: MessageOut, **ADMIN_ERRORS}, tags=["admin"]
+    "/admin/chats/{chat_id}/messages",
+    response={201: MessageOut, **ADMIN_ERRORS, **POSTING_ERRORS},
+    tags=["admin"],
 )
 async def send_reply(request: HttpRequest, chat_id: uuid.UUID, payload: MessageIn) -> Status:
-    """Reply to the user."""
+    """Reply to the user. The same per-user message allowance as the widget's (429 beyond it)."""
+    content = await ratelimit.message_admit(user_pk=request.auth.pk, content=payload.content)
     message = await _in_thread(services.admin_reply_post)(
-        admin=request.auth, chat_id=chat_id, content=payload.content
+        admin=request.auth, chat_id=chat_id, content=content
     )
     return Status(201, message)
 

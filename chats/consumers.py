@@ -15,7 +15,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import math
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -30,11 +29,22 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 
 from chats import events, ratelimit, selectors, services
-from chats.errors import DeskError, InvalidInputError, NotFoundError, PermissionDeniedError
+from chats.errors import (
+    DeskError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitedError,
+)
 from chats.events import CloseCode, ErrorCode, Event, Role
 from chats.models import SupportChat
 from chats.permissions import require_admin
-from chats.validation import clean_content
+from desk.middleware import (
+    DATABASE_UNAVAILABLE,
+    RETRY_AFTER_SECONDS,
+    UNAVAILABLE_DETAIL,
+    database_unavailable,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -61,19 +71,11 @@ Handler = Callable[[dict[str, Any]], Awaitable[None]]
 class SocketError(Exception):
     """Something wrong with a frame, answered with an `error` event."""
 
-    def __init__(
-        self,
-        code: ErrorCode,
-        detail: str,
-        *,
-        field: str | None = None,
-        retry_after: float | None = None,
-    ) -> None:
+    def __init__(self, code: ErrorCode, detail: str, *, field: str | None = None) -> None:
         super().__init__(detail)
         self.code = code
         self.detail = detail
         self.field = field
-        self.retry_after = retry_after
 
 
 class Refused(Exception):
@@ -195,7 +197,7 @@ class DeskConsumer(AsyncWebsocketConsumer):
             return
         request_id = None
         try:
-            await self.throttle(ratelimit.SOCKET_FRAMES, "frames")
+            await ratelimit.take(ratelimit.SOCKET_FRAMES, self.user.pk, "frames")
             frame = parse_frame(text_data, bytes_data)
             request_id = _request_id(frame)
             handler = self.handler_for(frame.get("action"))
@@ -206,10 +208,13 @@ class DeskConsumer(AsyncWebsocketConsumer):
             await handler(frame)
         except SocketError as exc:
             await self.send_event(
+                events.error(exc.code, exc.detail, field=exc.field, request_id=request_id)
+            )
+        except RateLimitedError as exc:
+            await self.send_event(
                 events.error(
-                    exc.code,
-                    exc.detail,
-                    field=exc.field,
+                    ErrorCode.RATE_LIMITED,
+                    str(exc),
                     retry_after=exc.retry_after,
                     request_id=request_id,
                 )
@@ -221,6 +226,16 @@ class DeskConsumer(AsyncWebsocketConsumer):
         except DeskError as exc:
             code = ERROR_CODES.get(type(exc), ErrorCode.INVALID)
             await self.send_event(events.error(code, str(exc), request_id=request_id))
+        except DATABASE_UNAVAILABLE as exc:
+            database_unavailable(exc)
+            await self.send_event(
+                events.error(
+                    ErrorCode.UNAVAILABLE,
+                    UNAVAILABLE_DETAIL,
+                    retry_after=RETRY_AFTER_SECONDS,
+                    request_id=request_id,
+                )
+            )
         except Exception:
             logger.exception(
                 "websocket frame from user %s on %s failed", self.user.pk, self.scope["path"]
@@ -246,16 +261,6 @@ class DeskConsumer(AsyncWebsocketConsumer):
         handler: Handler = getattr(self, action)
         return handler
 
-    async def throttle(self, limit: ratelimit.Limit, what: str) -> None:
-        wait = await ratelimit.acquire(limit, self.user.pk)
-        if wait > 0:
-            retry_after = math.ceil(wait * 10) / 10
-            raise SocketError(
-                ErrorCode.RATE_LIMITED,
-                f"Too many {what}: {limit.describe()}. Try again in {retry_after:g} s.",
-                retry_after=retry_after,
-            )
-
     # --- Events from the channel layer ---------------------------------------------------------
 
     async def desk_event(self, message: dict[str, Any]) -> None:
@@ -264,6 +269,11 @@ class DeskConsumer(AsyncWebsocketConsumer):
         event = events.for_role(message["event"], self.role)
         if event is not None:
             await self.send_event(event)
+
+    async def desk_membership_lost(self, message: dict[str, Any]) -> None:
+        # From chats.layers: Redis lost this socket's group memberships (restarted or flushed),
+        # so no event would reach it any more. The client reconnects and catches up.
+        await self.close_with(CloseCode.RECONNECT)
 
     async def send_event(self, event: Event) -> None:
         if not self.closed:
@@ -296,9 +306,7 @@ class SupportChatConsumer(DeskConsumer):
     async def send_message(self, frame: dict[str, Any]) -> None:
         if "content" not in frame:
             raise InvalidInputError("content", "Message content is required.")
-        # Validated before the rate limit, so that a rejected message costs nothing.
-        content = clean_content(frame["content"])
-        await self.throttle(ratelimit.socket_messages(), "messages")
+        content = await ratelimit.message_admit(user_pk=self.user.pk, content=frame["content"])
         if self.role == Role.USER:
             await database_sync_to_async(services.user_message_post)(
                 user=self.user, content=content
@@ -364,7 +372,8 @@ def parse_frame(text_data: str | None, bytes_data: bytes | None) -> dict[str, An
         )
     try:
         frame = json.loads(text_data)
-    except ValueError:
+    except (ValueError, RecursionError):
+        # RecursionError: JSON nested thousands deep, which fits easily in a frame.
         frame = None
     if not isinstance(frame, dict):
         raise SocketError(

@@ -27,3 +27,13 @@ class InvalidInputError(DeskError):
         self.field = field
         self.message = message
         self.location = location
+
+
+class RateLimitedError(DeskError):
+    """Over a per-user rate limit; `retry_after` is how many seconds until one more is taken."""
+
+    code = "rate_limited"
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

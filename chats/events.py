@@ -55,6 +55,7 @@ class ErrorCode(enum.StrEnum):
     FORBIDDEN = "forbidden"
     NOT_FOUND = "not_found"
     RATE_LIMITED = "rate_limited"
+    UNAVAILABLE = "unavailable"
     INTERNAL_ERROR = "internal_error"
 
 
@@ -64,6 +65,8 @@ class CloseCode(enum.IntEnum):
     UNAUTHENTICATED = 4401
     FORBIDDEN = 4403
     NOT_FOUND = 4404
+    # WebSocket's own "service restart": reconnect (and catch up with `sync`).
+    RECONNECT = 1012
 
 
 ADMINS_GROUP = "admins"

@@ -55,6 +55,9 @@ class SupportChat(models.Model):
     last_message_at = models.DateTimeField(null=True, blank=True)
     admin_viewed_at = models.DateTimeField(null=True, blank=True)
     archived_at = models.DateTimeField(null=True, blank=True)
+    # Kept by the services under the chat's row lock, so the admin list reads a column instead of
+    # counting every message of every chat on the page.
+    message_count = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -1,14 +1,17 @@
-"""Per-user rate limits for websocket clients, shared by every desk process through Redis.
+"""Per-user rate limits, shared by every desk process through Redis.
 
 Each limit allows `count` actions per `period`, in bursts of up to `count`, per user and across
-all of desk's processes (a flooding client gains nothing by opening sockets on several servers).
+all of desk's processes and transports (a flooding client gains nothing by opening sockets on
+several servers, or by switching between the REST API and a socket).
 It is the generic cell rate algorithm: one Redis key per user and limit holding the "theoretical
 arrival time" of the next action, updated by one Lua script. Unlike a fixed window it never lets
 through twice the limit across a window boundary, and it reads Redis's clock, so the servers'
 clocks do not have to agree.
 
-The limits (documented in docs/events.md):
-- `socket_messages()`: DESK_SOCKET_MESSAGES_PER_MINUTE messages a minute (default 30).
+The limits (documented in docs/events.md and docs/reliability.md):
+- `messages()`: DESK_MESSAGES_PER_MINUTE messages a minute (default 30), one allowance per user
+  for REST posts and socket `send_message` frames together; `message_admit` is the one gate both
+  edges pass a message through.
 - `SOCKET_FRAMES`: 240 frames of any kind a minute (typing, sync, garbage included).
 
 If Redis does not answer, the limiter lets the action through and logs a warning: a flood is a
@@ -27,6 +30,9 @@ from django.conf import settings
 from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError
+
+from chats.errors import RateLimitedError
+from chats.validation import clean_content
 
 logger = logging.getLogger(__name__)
 
@@ -64,8 +70,8 @@ class Limit:
 SOCKET_FRAMES = Limit("socket-frames", 240, 60.0)
 
 
-def socket_messages() -> Limit:
-    return Limit("socket-messages", settings.DESK_SOCKET_MESSAGES_PER_MINUTE, 60.0)
+def messages() -> Limit:
+    return Limit("messages", settings.DESK_MESSAGES_PER_MINUTE, 60.0)
 
 
 # One client per event loop: redis.asyncio connections belong to the loop that opened them.
@@ -84,6 +90,29 @@ async def acquire(limit: Limit, subject: str | int) -> float:
         logger.warning("rate limiter unavailable, letting %s through: %s", limit.name, exc)
         return 0.0
     return int(wait_ms) / 1000
+
+
+async def take(limit: Limit, subject: str | int, what: str) -> None:
+    """Take one action from `subject`'s allowance, or raise RateLimitedError naming `what`."""
+    wait = await acquire(limit, subject)
+    if wait > 0:
+        # Rounded up, so that a client waiting exactly this long is let through.
+        retry_after = math.ceil(wait * 10) / 10
+        raise RateLimitedError(
+            f"Too many {what}: {limit.describe()}. Try again in {retry_after:g} s.", retry_after
+        )
+
+
+async def message_admit(*, user_pk: str | int, content: str) -> str:
+    """The gate every new message passes, over REST or a socket: the content trimmed and checked,
+    then one message taken from the user's allowance. Raises InvalidInputError or
+    RateLimitedError.
+
+    Validated first, so that a refused message costs the user nothing.
+    """
+    cleaned = clean_content(content)
+    await take(messages(), user_pk, "messages")
+    return cleaned
 
 
 def key(limit: Limit, subject: str | int) -> str:

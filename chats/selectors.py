@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce, Left
 
 from chats.errors import InvalidInputError, NotFoundError
@@ -92,13 +92,6 @@ def unread_reply_count(*, chat: SupportChat) -> int:
 def chats_for_admin() -> QuerySet[SupportChat]:
     """Chats with what the admin list shows of each, computed in the same query."""
     latest = SupportMessage.objects.filter(chat=OuterRef("pk")).order_by("-created_at", "-id")
-    count = (
-        SupportMessage.objects.filter(chat=OuterRef("pk"))
-        .order_by()
-        .values("chat")
-        .annotate(n=Count("*"))
-        .values("n")
-    )
     # Unread for admins: a user message newer than the last time an admin opened the chat.
     unread = SupportMessage.objects.filter(
         chat=OuterRef("pk"),
@@ -109,7 +102,6 @@ def chats_for_admin() -> QuerySet[SupportChat]:
         user_email=F("user__email"),
         last_message_preview=Left(Subquery(latest.values("content")[:1]), PREVIEW_LENGTH),
         last_message_sender=Subquery(latest.values("sender_type")[:1]),
-        message_count=Coalesce(Subquery(count), 0),
         unread=Exists(unread),
     )
 
@@ -129,6 +121,9 @@ def chat_list_for_admin(
     require_admin(admin)
     chats = chats_for_admin().filter(archived_at__isnull=not archived)
     if q:
+        # PostgreSQL refuses NUL in a query parameter: a clear 422, not a database error.
+        if "\x00" in q:
+            raise InvalidInputError("q", "Search text must not contain NUL characters.", "query")
         chats = chats.filter(user__email__icontains=q.strip())
     if cursor:
         chats = chats.filter(_after_cursor(*decode_cursor(cursor)))

@@ -41,7 +41,7 @@ def user_message_post(*, user: AbstractBaseUser, content: str) -> SupportMessage
         message = _message_add(chat, sender=user, sender_type=SenderType.USER, content=content)
         reopened = chat.archived_at is not None
         chat.archived_at = None
-        chat.save(update_fields=["last_message_at", "archived_at", "updated_at"])
+        chat.save(update_fields=["last_message_at", "message_count", "archived_at", "updated_at"])
         signals.send_on_commit(signals.message_created, message=message)
         if reopened:
             signals.send_on_commit(signals.chat_unarchived, chat=chat, admin=None)
@@ -57,7 +57,7 @@ def admin_reply_post(
     with transaction.atomic():
         chat = _chat_lock(chat_id)
         message = _message_add(chat, sender=admin, sender_type=SenderType.ADMIN, content=content)
-        chat.save(update_fields=["last_message_at", "updated_at"])
+        chat.save(update_fields=["last_message_at", "message_count", "updated_at"])
         ChatAuditEntry.objects.create(
             chat=chat, actor=admin, action=AdminAction.REPLIED, message=message
         )
@@ -158,4 +158,6 @@ def _message_add(
         chat=chat, sender=sender, sender_type=sender_type, content=content, created_at=created_at
     )
     chat.last_message_at = created_at
+    # Safe as a plain increment: the caller holds the chat's row lock and saves the chat.
+    chat.message_count += 1
     return message

@@ -28,8 +28,9 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from chats.routing import websocket_urlpatterns  # noqa: E402
 from desk.threadpool import RequestThreadPool  # noqa: E402
 
-if settings.DEBUG:
-    # In development the ASGI server serves the admin's and widget's static files itself.
+if settings.DESK_SERVE_STATIC:
+    # In development (or when DESK_SERVE_STATIC is set) the ASGI server serves the admin's and
+    # widget's static files itself.
     http_application = ASGIStaticFilesHandler(http_application)
 
 application = ProtocolTypeRouter(

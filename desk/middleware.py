@@ -11,6 +11,7 @@ hook ever does query the database on the event loop.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -19,8 +20,12 @@ from django.conf import settings
 from django.contrib.auth import middleware as auth
 from django.contrib.messages import middleware as messages
 from django.contrib.sessions import middleware as sessions
-from django.http import HttpRequest, HttpResponseBase
+from django.db import InterfaceError, OperationalError
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.middleware import clickjacking, common, csrf, security
+from django.utils.deprecation import MiddlewareMixin
+
+logger = logging.getLogger(__name__)
 
 
 class InlineHooks:
@@ -80,3 +85,33 @@ class MessageMiddleware(InlineHooks, messages.MessageMiddleware):
         if storage is not None and (storage.used or storage.added_new):
             return await sync_to_async(self.process_response)(request, response)
         return self.process_response(request, response)
+
+
+# The database is down or unreachable (a restart, a failover, the pool's wait for a connection
+# running out): the request may well succeed shortly, so it gets a 503 with Retry-After, not a 500.
+# Integrity and data errors are bugs or bad input, never this. Once the server is back, the pool
+# (whose `check` tests each connection before handing it out) resumes on its own.
+DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (OperationalError, InterfaceError)
+RETRY_AFTER_SECONDS = 5
+UNAVAILABLE_DETAIL = "The service is briefly unavailable; try again in a few seconds."
+
+
+def database_unavailable(exc: Exception) -> None:
+    logger.warning("database unavailable, the request is refused for now (503): %s", exc)
+
+
+class DatabaseUnavailableMiddleware(MiddlewareMixin):
+    """A plain 503 page, with Retry-After, when a page's view cannot reach the database.
+
+    The API answers in its own error shape (desk/api.py); this covers every other page.
+    """
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not isinstance(exception, DATABASE_UNAVAILABLE):
+            return None
+        database_unavailable(exception)
+        response = HttpResponse(
+            UNAVAILABLE_DETAIL, status=503, content_type="text/plain; charset=utf-8"
+        )
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response

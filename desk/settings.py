@@ -101,11 +101,18 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     # Under ASGI each request runs its database work on a thread of its own, so connections are
     # not reused between requests: a pool keeps opening them off the hot path.
+    from psycopg_pool import ConnectionPool
+
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": env_int("DATABASE_POOL_MIN", 2, minimum=0),
         "max_size": env_int("DATABASE_POOL_MAX", 20, minimum=1),
-        "timeout": 10,
+        # How long a request waits for a connection; in a database outage, how long before it
+        # is answered 503.
+        "timeout": env_int("DATABASE_POOL_TIMEOUT", 10, minimum=1),
+        # Each connection is tested (one round trip) before it is handed out, so after a database
+        # restart the pool drops its dead connections instead of failing a request with each.
+        "check": ConnectionPool.check_connection,
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -136,9 +143,16 @@ DESK_CHANNEL_PREFIX = env_str("DESK_CHANNEL_PREFIX", "desk")
 # either is full, channels-redis drops events; chats.layers counts and logs each loss. Its default
 # of 100 lost a third of the events at 100 messages/s in a naive baseline.
 DESK_CHANNEL_CAPACITY = env_int("DESK_CHANNEL_CAPACITY", 1000, minimum=100)
-# Messages each user may send over websockets per minute, across all processes, in bursts of up to
-# as many; more are refused with a rate_limited error (chats/ratelimit.py).
-DESK_SOCKET_MESSAGES_PER_MINUTE = env_int("DESK_SOCKET_MESSAGES_PER_MINUTE", 30, minimum=1)
+# Messages each user may send per minute, over REST and websockets together, across all processes,
+# in bursts of up to as many; more are refused with 429 / rate_limited (chats/ratelimit.py). Its
+# first name, from when only sockets were limited, is still read when the new one is unset.
+DESK_MESSAGES_PER_MINUTE = env_int(
+    "DESK_MESSAGES_PER_MINUTE"
+    if env_str("DESK_MESSAGES_PER_MINUTE")
+    else "DESK_SOCKET_MESSAGES_PER_MINUTE",
+    30,
+    minimum=1,
+)
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "chats.layers.RedisChannelLayer",
@@ -194,6 +208,12 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = 60
 CELERY_TASK_TIME_LIMIT = 90
 CELERY_TASK_IGNORE_RESULT = True
+# Celery's Django fix-up closes the database connection around every task, and in a prefork
+# worker with a connection pool it closes the whole pool: each task opened three new PostgreSQL
+# connections (6,009 for 2,000 replies, and three times the run time, in bench/email_pipeline.py).
+# The pool is now closed every this many tasks; between tasks celery_app.py hands the connection
+# back to the pool as Django does after a request, dropping it if it broke.
+CELERY_DB_REUSE_MAX = 100
 CELERY_TASK_DEFAULT_QUEUE = env_str("DESK_CELERY_QUEUE", "desk")
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "reply-emails-sweep": {
@@ -276,6 +296,8 @@ MIDDLEWARE = [
     "desk.middleware.AuthenticationMiddleware",
     "desk.middleware.MessageMiddleware",
     "desk.middleware.XFrameOptionsMiddleware",
+    # A view that cannot reach the database answers 503 with Retry-After, not 500.
+    "desk.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "desk.urls"
@@ -313,14 +335,45 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = DESK_DATA_DIR / "static"
+# The app serves /static/ itself (the widget's script, the admin's files) in DEBUG, or when this is
+# set: a single-process deploy, or tests against real servers, need no web server in front.
+DESK_SERVE_STATIC = env_bool("DESK_SERVE_STATIC", DEBUG)
 
+# --- Security (docs/reliability.md: `manage.py check --deploy` is clean in production) ---------
+# Session cookies: no script can read them, other sites' requests do not carry them (Lax still
+# lets a reply email's link arrive logged in), and outside DEBUG they travel over HTTPS only.
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = not DEBUG
+# The widget reads the CSRF cookie to send X-CSRFToken, so it cannot be HttpOnly.
+CSRF_COOKIE_HTTPONLY = False
+CSRF_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SECURE = not DEBUG
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [SITE_URL])
+# A public URL on https means desk is served over TLS (directly, or behind a proxy that sets
+# X-Forwarded-Proto, which uvicorn trusts from FORWARDED_ALLOW_IPS): plain-HTTP requests are
+# redirected and browsers are told to use HTTPS for a year.
+_served_over_tls = not DEBUG and SITE_URL.startswith("https://")
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", _served_over_tls)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000 if _served_over_tls else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", _served_over_tls)
+# Asking to be preloaded into browsers is a commitment for every subdomain, for good: opt-in only.
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+SILENCED_SYSTEM_CHECKS = [
+    # desk.middleware's SecurityMiddleware, XFrameOptionsMiddleware and CsrfViewMiddleware are
+    # Django's own, subclassed to run inline; the checks look for Django's dotted paths only.
+    # tests/security/test_deploy_checks.py runs every deploy check again with Django's paths, and
+    # checks the headers and CSRF refusals themselves.
+    "security.W001",
+    "security.W002",
+    "security.W003",
+    # Preloading is opt-in (SECURE_HSTS_PRELOAD above).
+    "security.W021",
+]
 
 LOGGING = {
     "version": 1,

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from anymail import urls as anymail_urls
+from anymail.exceptions import AnymailConfigurationError, AnymailImproperlyInstalled
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import URLPattern, include, path
@@ -28,7 +29,12 @@ def _needs_webhook_secret(view: Callable[..., HttpResponse]) -> Callable[..., Ht
     def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not settings.ANYMAIL.get("WEBHOOK_SECRET"):
             raise Http404("Provider webhooks are off until ANYMAIL_WEBHOOK_SECRET is set.")
-        return view(request, *args, **kwargs)
+        try:
+            return view(request, *args, **kwargs)
+        except (AnymailConfigurationError, AnymailImproperlyInstalled):
+            # Another provider's webhook (its signing key unset, its package not installed):
+            # anymail raises before checking anything, and anyone's post would be a 500.
+            raise Http404("No webhook for this provider here.") from None
 
     return csrf_exempt(guarded)
 

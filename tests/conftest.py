@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -87,3 +88,10 @@ def reply(admin: Any, chat: SupportChat) -> Callable[[str], SupportMessage]:
 def fast_password_hashing(settings: Any) -> None:
     # The default hasher's deliberate slowness would dominate the suite's run time.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def full_message_allowance(settings: Any) -> None:
+    # Rate-limit allowances live in Redis for up to a minute, keyed by user id, and user ids repeat
+    # from test to test: each test starts with the whole allowance (chats/ratelimit.py's keys).
+    settings.DESK_CHANNEL_PREFIX = f"{settings.DESK_CHANNEL_PREFIX}-{uuid.uuid4().hex[:8]}"

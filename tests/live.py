@@ -18,6 +18,8 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -79,6 +81,63 @@ class LiveDesk:
         )  # fmt: skip
         self.workers.append(worker)
         return worker
+
+    def start_beat(self, name: str = "beat") -> subprocess.Popen[bytes]:
+        """Celery beat, with its schedule file in this desk's folder; stopped with the desk."""
+        beat = spawn(
+            name,
+            [sys.executable, "-m", "celery", "-A", "celery_app", "beat", "--loglevel", "INFO",
+             "--schedule", str(self.workdir / "celerybeat-schedule")],
+            self.env,
+            self.workdir,
+        )  # fmt: skip
+        self.workers.append(beat)
+        return beat
+
+
+REQUEST_TIMEOUT = 30.0
+# Any 32 letters or digits: Django only checks that the cookie and the header agree.
+CSRF = "desklivetestscsrftoken0000000000"
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: Any
+    headers: dict[str, str]
+
+
+def rest(
+    server: Server,
+    method: str,
+    path: str,
+    cookie: str,
+    body: Any = None,
+    timeout: float = REQUEST_TIMEOUT,
+) -> Answer:
+    """One request with this session, CSRF token included; never raises for an HTTP status."""
+    request = urllib.request.Request(
+        f"{server.origin}{path}",
+        method=method,
+        data=None if body is None else json.dumps(body).encode(),
+        headers={
+            "Cookie": f"sessionid={cookie}; csrftoken={CSRF}",
+            "X-CSRFToken": CSRF,
+            "Content-Type": "application/json",
+            "Origin": server.origin,
+            "Referer": server.origin + "/",
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            raw, status, headers = response.read(), response.status, dict(response.headers)
+    except urllib.error.HTTPError as error:
+        raw, status, headers = error.read(), error.code, dict(error.headers)
+    try:
+        decoded = json.loads(raw) if raw else None
+    except ValueError:
+        decoded = raw.decode(errors="replace")
+    return Answer(status, decoded, headers)
 
 
 def free_port() -> int:
@@ -152,6 +211,7 @@ def start_server(name: str, env: Mapping[str, str], workdir: Path, port: int = 0
         name,
         [sys.executable, "-m", "uvicorn", "desk.asgi:application",
          "--host", "127.0.0.1", "--port", str(port),
+         "--ws-per-message-deflate", "false",
          "--lifespan", "off", "--no-access-log", "--timeout-graceful-shutdown", "2"],
         env,
         workdir,
@@ -211,19 +271,23 @@ def live_desk(
     users: Sequence[str] = (),
     admins: Sequence[str] = (),
     env: Mapping[str, str] | None = None,
+    database_url: str | None = None,
 ) -> Iterator[LiveDesk]:
     """Real desk server processes on a database of their own, with these people seeded.
 
     `users` get a chat each (`chats[name]`); everyone gets a session cookie (`cookies[name]`),
-    their email is `<name>@example.com` and their password `pw`. `env` overrides or adds settings.
+    their email is `<name>@example.com` and their password `pw`. `env` overrides or adds settings
+    (a REDIS_URL there points the desk at a private Redis); `database_url` is an empty database of
+    the caller's (a private PostgreSQL server) to use instead of one made here.
     """
     prefix = f"desk-live-{uuid.uuid4().hex[:10]}"
     (workdir / "data").mkdir(exist_ok=True)
-    with servers_database(workdir) as database_url:
+    database = contextlib.nullcontext(database_url) if database_url else servers_database(workdir)
+    with database as url:
         live_env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "desk.settings",
-            "DATABASE_URL": database_url,
+            "DATABASE_URL": url,
             "REDIS_URL": settings.REDIS_URL,
             "DESK_CHANNEL_PREFIX": prefix,
             "DESK_CELERY_QUEUE": prefix,
@@ -246,4 +310,6 @@ def live_desk(
                 stop(server.process)
             for worker in desk.workers:
                 stop(worker)
-            redis_delete(settings.REDIS_URL, f"{prefix}*")
+            # A private Redis may be down by now; whatever it held went with it.
+            with contextlib.suppress(redis.RedisError):
+                redis_delete(live_env["REDIS_URL"], f"{prefix}*")

@@ -31,6 +31,7 @@ def make_chats(count: int, *, messages_each: int = 2, archived: bool = False) ->
             user=user,
             last_message_at=START + timedelta(minutes=i),
             archived_at=START if archived else None,
+            message_count=messages_each,
         )
         for i, user in enumerate(users)
     )

@@ -37,6 +37,13 @@ def test_first_visit_creates_the_chat(api: Any, user: Any) -> None:
     }
 
 
+def test_loading_the_chat_hands_out_the_csrf_cookie_that_writes_need(api: Any, user: Any) -> None:
+    session = api(user, csrf=True)
+    token = session.get("/support_chat").cookies["csrftoken"].value
+    response = session.post("/support_chat/messages", {"content": "Hi"}, X_CSRFToken=token)
+    assert response.status_code == 201
+
+
 def test_chat_shows_messages_oldest_first_with_the_message_shape(
     api: Any, user: Any, say: Any, reply: Any
 ) -> None:

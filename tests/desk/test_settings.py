@@ -26,6 +26,7 @@ VARIABLES = [
     "HOST",
     "PORT",
     "DESK_CHANNEL_CAPACITY",
+    "DESK_MESSAGES_PER_MINUTE",
     "DESK_SOCKET_MESSAGES_PER_MINUTE",
 ]
 
@@ -87,6 +88,11 @@ def test_postgres_url_selects_postgresql_with_a_connection_pool(load: Any) -> No
     assert database["ENGINE"] == "django.db.backends.postgresql"
     assert (database["HOST"], database["PORT"], database["NAME"]) == ("db.internal", 5433, "desk")
     assert database["OPTIONS"]["pool"]
+
+
+def test_the_pool_timeout_bounds_how_long_an_outage_keeps_a_request_waiting(load: Any) -> None:
+    settings = load(DEBUG="true", DATABASE_URL="postgres://desk@db/desk", DATABASE_POOL_TIMEOUT="3")
+    assert settings["DATABASES"]["default"]["OPTIONS"]["pool"]["timeout"] == 3
 
 
 def test_redis_url_feeds_the_channel_layer_and_the_celery_broker(load: Any) -> None:

@@ -15,6 +15,7 @@ import pytest
 import redis
 from celery.beat import EmbeddedService, Scheduler
 from celery.contrib.testing.worker import start_worker
+from celery.fixups.django import DjangoFixup
 from django.conf import settings as django_settings
 
 from celery_app import app
@@ -34,6 +35,17 @@ PATIENCE = 15.0
 def short_delay(settings: Any) -> None:
     settings.DESK_REPLY_NOTIFICATION_DELAY = DELAY
     settings.DESK_REPLY_SWEEP_INTERVAL = SWEEP_INTERVAL
+
+
+@pytest.fixture(autouse=True)
+def connections_closed_after_each_task(monkeypatch: pytest.MonkeyPatch) -> None:
+    # CELERY_DB_REUSE_MAX keeps a worker's connection from task to task, which suits a worker
+    # process of its own. This worker is a thread in the test process, sharing its connection pool
+    # with the test's own thread, and on PostgreSQL that sharing hung the pool's connection check
+    # (tests/faults run real worker processes with the setting as deployed).
+    for fixup in app._fixups:
+        if isinstance(fixup, DjangoFixup):
+            monkeypatch.setattr(fixup.worker_fixup, "db_reuse_max", None)
 
 
 @contextmanager

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from tests.live import LiveDesk, Server, live_desk
+from tests.live import LiveDesk, Server, live_desk, rest
 
 EVENT_TIMEOUT = 10.0
 MESSAGES_PER_MINUTE = 5
@@ -168,16 +167,10 @@ async def test_the_message_limit_is_shared_by_a_users_sockets_on_both_servers(de
                         outcomes.append("sent")
                         break
     assert outcomes == ["sent"] * MESSAGES_PER_MINUTE + ["rate_limited"] * 2
-    stored = await asyncio.to_thread(rest_get, desk.a, "/api/support_chat", desk.cookies["flo"])
+    stored = (
+        await asyncio.to_thread(rest, desk.a, "GET", "/api/support_chat", desk.cookies["flo"])
+    ).body
     assert len(stored["messages"]) == MESSAGES_PER_MINUTE
-
-
-def rest_get(server: Server, path: str, cookie: str) -> Any:
-    request = urllib.request.Request(
-        f"{server.origin}{path}", headers={"Cookie": f"sessionid={cookie}"}
-    )
-    with urllib.request.urlopen(request, timeout=EVENT_TIMEOUT) as response:
-        return json.loads(response.read())
 
 
 @pytest.mark.parametrize(

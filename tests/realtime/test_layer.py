@@ -204,7 +204,11 @@ async def test_events_reach_sockets_while_the_database_thread_is_busy(
 @pytest.fixture
 def load(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Any:
     def load(**env: str) -> dict[str, Any]:
-        for name in ("DESK_CHANNEL_CAPACITY", "DESK_SOCKET_MESSAGES_PER_MINUTE"):
+        for name in (
+            "DESK_CHANNEL_CAPACITY",
+            "DESK_MESSAGES_PER_MINUTE",
+            "DESK_SOCKET_MESSAGES_PER_MINUTE",
+        ):
             monkeypatch.delenv(name, raising=False)
         monkeypatch.setenv("DESK_DATA_DIR", str(tmp_path))
         for name, value in env.items():
@@ -234,9 +238,18 @@ def test_channel_capacity_below_the_librarys_default_is_refused(load: Any) -> No
         load(DESK_CHANNEL_CAPACITY="10")
 
 
-def test_socket_message_limit_defaults_to_thirty_a_minute(load: Any) -> None:
-    assert load()["DESK_SOCKET_MESSAGES_PER_MINUTE"] == 30
+def test_message_limit_defaults_to_thirty_a_minute(load: Any) -> None:
+    assert load()["DESK_MESSAGES_PER_MINUTE"] == 30
 
 
-def test_socket_message_limit_comes_from_the_environment(load: Any) -> None:
-    assert load(DESK_SOCKET_MESSAGES_PER_MINUTE="5")["DESK_SOCKET_MESSAGES_PER_MINUTE"] == 5
+def test_message_limit_comes_from_the_environment(load: Any) -> None:
+    assert load(DESK_MESSAGES_PER_MINUTE="5")["DESK_MESSAGES_PER_MINUTE"] == 5
+
+
+def test_message_limit_still_accepts_its_old_socket_only_name(load: Any) -> None:
+    assert load(DESK_SOCKET_MESSAGES_PER_MINUTE="7")["DESK_MESSAGES_PER_MINUTE"] == 7
+
+
+def test_the_new_message_limit_name_wins_over_the_old_one(load: Any) -> None:
+    loaded = load(DESK_MESSAGES_PER_MINUTE="9", DESK_SOCKET_MESSAGES_PER_MINUTE="7")
+    assert loaded["DESK_MESSAGES_PER_MINUTE"] == 9

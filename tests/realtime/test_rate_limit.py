@@ -91,7 +91,7 @@ async def test_without_redis_the_limiter_lets_actions_through_and_warns(
 
 @pytest.fixture
 def three_a_minute(settings: Any) -> int:
-    settings.DESK_SOCKET_MESSAGES_PER_MINUTE = 3
+    settings.DESK_MESSAGES_PER_MINUTE = 3
     return 3
 
 

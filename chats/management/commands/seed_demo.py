@@ -12,6 +12,7 @@ from django.db import transaction
 from chats import services
 
 ADMIN_EMAIL = "admin@example.com"
+DEMO_PASSWORD = "desk-demo"
 # customer -> (their question, support's answer); each ends in a different state.
 CONVERSATIONS: dict[str, tuple[str | None, str | None]] = {
     # unread for admins
@@ -32,7 +33,7 @@ class Command(BaseCommand):
     help = "Create demo users and chats (DEBUG only). Running it again changes nothing."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--password", default="desk-demo", help="password of every demo user")
+        parser.add_argument("--password", default=DEMO_PASSWORD, help="password of every demo user")
 
     def handle(self, *args: Any, password: str, **options: Any) -> None:
         if not settings.DEBUG:

@@ -1,0 +1,802 @@
+/*
+ * desk: the support-chat widget, and DeskLive, the small browser library it shares with the
+ * dashboard. One file, no build step, no framework.
+ *
+ *   <script src="/static/chats/widget.js" defer></script>                         the widget
+ *   <script src="/static/chats/widget.js" data-desk-widget="off"></script>  DeskLive only
+ *
+ * DeskLive:
+ *   csrfToken() -> string                          from the csrftoken cookie
+ *   api(method, path, body?) -> Promise<json>      rejects with {status, body}; status 0: no answer
+ *   socket({path, onEvent, onState, onOpen, onRefused}) -> {send(frame) -> bool, close()}
+ *       states "connected" | "reconnecting" | "offline"; backoff with full jitter, 0.5 s .. 30 s;
+ *       no reconnect after 4401/4403/4404 (onRefused(code)); onOpen on every (re)connect
+ *   composer(textarea, button, onSubmit(text))     Enter sends, Shift+Enter is a new line
+ *   text(element, string)                          textContent, never innerHTML
+ *   time(iso) "14:05"; relative(iso) "2 minutes ago"; day(iso) "Monday, January 29"
+ *   keepRelativeTimes(root) -> stop()              re-renders [data-relative-time] every 30 s
+ *
+ * The REST API and the websocket events are documented in README.md and docs/events.md.
+ */
+(() => {
+  "use strict";
+
+  const script = document.currentScript;
+
+  // --- DeskLive: the shared library ---------------------------------------------------------------
+
+  function csrfToken() {
+    const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+    if (match) return decodeURIComponent(match[1]);
+    // A site with CSRF_COOKIE_HTTPONLY still renders the token into its forms.
+    const input = document.querySelector("input[name=csrfmiddlewaretoken]");
+    return input ? input.value : "";
+  }
+
+  async function api(method, path, body) {
+    const headers = { Accept: "application/json" };
+    if (method !== "GET") headers["X-CSRFToken"] = csrfToken();
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    let response;
+    try {
+      response = await fetch(path, {
+        method,
+        headers,
+        credentials: "same-origin",
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (error) {
+      // No answer (offline, connection reset): the caller cannot know whether it was done.
+      throw { status: 0, body: null, error };
+    }
+    const raw = await response.text();
+    let json = null;
+    try {
+      json = raw ? JSON.parse(raw) : null;
+    } catch (e) {
+      // Not JSON (a proxy's error page): the status says enough.
+    }
+    if (!response.ok) throw { status: response.status, body: json };
+    return json;
+  }
+
+  const REFUSED = [4401, 4403, 4404];
+
+  function socket({ path, onEvent, onState, onOpen, onRefused }) {
+    const url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + path;
+    let ws = null;
+    let timer = null;
+    let attempts = 0;
+    let closed = false;
+    const setState = (state) => onState && onState(state);
+
+    function connect() {
+      timer = null;
+      if (closed) return;
+      try {
+        ws = new WebSocket(url);
+      } catch (e) {
+        return retry();
+      }
+      ws.onopen = () => {
+        attempts = 0;
+        setState("connected");
+        if (onOpen) onOpen();
+      };
+      ws.onmessage = (message) => {
+        let event;
+        try {
+          event = JSON.parse(message.data);
+        } catch (e) {
+          return;
+        }
+        if (onEvent) onEvent(event);
+      };
+      ws.onclose = (close) => {
+        ws = null;
+        if (closed) return;
+        if (!REFUSED.includes(close.code)) return retry();
+        // Logged out, not allowed, or no such chat: trying again cannot help.
+        closed = true;
+        setState("offline");
+        if (onRefused) onRefused(close.code);
+      };
+    }
+
+    function retry() {
+      attempts += 1;
+      const ceiling = Math.min(30000, 500 * 2 ** attempts);
+      timer = setTimeout(connect, Math.max(500, Math.random() * ceiling));
+      setState(navigator.onLine === false || attempts > 3 ? "offline" : "reconnecting");
+    }
+
+    // Back on the network: try now rather than at the end of a long backoff.
+    function online() {
+      if (!timer || closed) return;
+      clearTimeout(timer);
+      connect();
+    }
+    // Off the network: a socket can look open for minutes before it notices; drop it now.
+    function offline() {
+      if (!ws || closed) return;
+      ws.onclose = null;
+      ws.close();
+      ws = null;
+      retry();
+    }
+    addEventListener("online", online);
+    addEventListener("offline", offline);
+    setState("reconnecting");
+    connect();
+
+    return {
+      send(frame) {
+        if (!ws || ws.readyState !== WebSocket.OPEN) return false;
+        ws.send(JSON.stringify(frame));
+        return true;
+      },
+      close() {
+        closed = true;
+        clearTimeout(timer);
+        removeEventListener("online", online);
+        removeEventListener("offline", offline);
+        if (ws) ws.close(1000);
+      },
+    };
+  }
+
+  function composer(textarea, button, onSubmit) {
+    const grow = () => {
+      textarea.style.height = "auto";
+      textarea.style.height = textarea.scrollHeight + "px";
+      button.disabled = !textarea.value.trim();
+    };
+    const submit = () => {
+      const value = textarea.value.trim();
+      if (!value) return;
+      textarea.value = "";
+      grow();
+      onSubmit(value);
+    };
+    textarea.addEventListener("input", grow);
+    textarea.addEventListener("keydown", (event) => {
+      // isComposing: the Enter that confirms an IME composition (Japanese, Chinese) is no send.
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        submit();
+      }
+    });
+    button.addEventListener("click", submit);
+    grow();
+    return { grow };
+  }
+
+  function text(element, value) {
+    element.textContent = value == null ? "" : String(value);
+    return element;
+  }
+
+  const pad = (number) => String(number).padStart(2, "0");
+  const time = (iso) => {
+    const date = new Date(iso);
+    return pad(date.getHours()) + ":" + pad(date.getMinutes());
+  };
+  const day = (iso) =>
+    new Date(iso).toLocaleDateString("en-US", { weekday: "long", month: "long", day: "numeric" });
+
+  const UNITS = [
+    ["year", 31536000],
+    ["month", 2592000],
+    ["week", 604800],
+    ["day", 86400],
+    ["hour", 3600],
+    ["minute", 60],
+  ];
+  const relativeFormat = new Intl.RelativeTimeFormat("en", { numeric: "auto" });
+
+  function relative(iso) {
+    const seconds = (new Date(iso).getTime() - Date.now()) / 1000;
+    const unit = UNITS.find(([, size]) => Math.abs(seconds) >= size);
+    return unit ? relativeFormat.format(Math.round(seconds / unit[1]), unit[0]) : "just now";
+  }
+
+  function keepRelativeTimes(root) {
+    const render = () => {
+      for (const element of root.querySelectorAll("[data-relative-time]")) {
+        text(element, relative(element.getAttribute("data-relative-time")));
+      }
+    };
+    render();
+    const interval = setInterval(render, 30000);
+    return () => clearInterval(interval);
+  }
+
+  window.DeskLive = {
+    csrfToken,
+    api,
+    socket,
+    composer,
+    text,
+    time,
+    relative,
+    day,
+    keepRelativeTimes,
+  };
+
+  if (script && script.getAttribute("data-desk-widget") === "off") return;
+
+  // --- The widget ---------------------------------------------------------------------------------
+
+  const POLL_INTERVAL = 5000; // while the socket is down, REST polling keeps the chat live
+  const SOCKET_SEND_TIMEOUT = 10000; // a socket send unanswered by then is checked over REST
+  const TYPING_EXPIRY = 8000;
+  const TYPING_REPEAT = 4000;
+  const STATE_LABELS = { connected: "Connected", reconnecting: "Reconnecting…", offline: "Offline" };
+
+  const icon = (paths, className) =>
+    `<svg class="${className || ""}" viewBox="0 0 24 24" width="24" height="24" fill="none" ` +
+    `stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" ` +
+    `aria-hidden="true" focusable="false">${paths}</svg>`;
+  const CHAT = '<path d="M21 11.5a8.4 8.4 0 0 1-12.3 7.4L3 21l2-5.3A8.5 8.5 0 1 1 21 11.5z"/>';
+  const CLOSE = '<path d="M6 6l12 12M18 6 6 18"/>';
+  const SEND = '<path d="M12 19V5M5 12l7-7 7 7"/>';
+
+  // Fixed markup only: everything that comes from the server or the user goes in with text().
+  const SKELETON = `<link rel="stylesheet">
+<div class="desk">
+  <section class="panel" id="panel" role="dialog" aria-modal="false" aria-labelledby="title">
+    <header>
+      <span class="avatar">${icon(CHAT)}</span>
+      <div>
+        <h2 id="title">Support</h2>
+        <p class="status"><span class="dot"></span><span class="state"></span></p>
+      </div>
+      <button type="button" class="close" aria-label="Close support chat">${icon(CLOSE)}</button>
+    </header>
+    <div class="scroll">
+      <p class="intro">Hi there 👋 Ask us anything: we usually reply within a few hours, and if you
+        have left by then, we will email you the answer.</p>
+      <button type="button" class="earlier" hidden>Show earlier messages</button>
+      <div class="log" role="log" aria-live="polite" aria-label="Conversation with support"></div>
+      <p class="seen" hidden>Seen by support</p>
+    </div>
+    <p class="typing" hidden aria-live="polite">Support is typing…</p>
+    <p class="signin" hidden><a>Sign in to chat with support</a></p>
+    <form>
+      <textarea rows="1" aria-label="Message to support" placeholder="Write a message…"></textarea>
+      <button type="submit" class="send" aria-label="Send message">${icon(SEND)}</button>
+    </form>
+  </section>
+  <button type="button" class="launcher" aria-controls="panel" aria-expanded="false"
+    aria-label="Open support chat">${icon(CHAT, "chat-icon")}${icon(CLOSE, "close-icon")}
+    <span class="badge" aria-hidden="true" hidden></span></button>
+</div>`;
+
+  // Messages sort by (created_at, id), the order they committed in. Date keeps milliseconds
+  // only, so the microseconds are added back.
+  function order(message) {
+    const fraction = (message.created_at.match(/\.(\d+)/) || [0, ""])[1];
+    return Date.parse(message.created_at) * 1000 + Number((fraction + "000000").slice(3, 6));
+  }
+  const isBefore = (a, b) => order(a) < order(b) || (order(a) === order(b) && a.id < b.id);
+
+  function stamp(iso) {
+    if (new Date(iso).toDateString() === new Date().toDateString()) return time(iso);
+    return new Date(iso).toLocaleDateString("en-US", { month: "short", day: "numeric" }) + ", " + time(iso);
+  }
+
+  // What the API said was wrong, in words for the person who typed the message.
+  function problem(error) {
+    const detail = error.body && error.body.detail;
+    if (Array.isArray(detail)) return detail.map((item) => String(item.msg).replace(/^Value error, /, "")).join(" ");
+    if (detail) return String(detail);
+    if (error.status === 401) return "You are signed out: sign in again to send it.";
+    return `Not sent (error ${error.status}).`;
+  }
+
+  function mount() {
+    const host = document.createElement("div");
+    host.id = "desk-widget";
+    // Hidden until its styles have loaded, so the page never shows the bare markup. The shadow
+    // root keeps the page's styles out of the widget and the widget's out of the page.
+    host.hidden = true;
+    const root = host.attachShadow({ mode: "open" });
+    root.innerHTML = SKELETON;
+    const $ = (selector) => root.querySelector(selector);
+    const styles = $("link");
+    styles.onload = styles.onerror = () => {
+      host.hidden = false;
+      openFromLink();
+    };
+    styles.href = new URL("widget.css", (script && script.src) || location.origin + "/static/chats/").href;
+    document.body.appendChild(host);
+
+    const desk = $(".desk");
+    const launcher = $(".launcher");
+    const badge = $(".badge");
+    const dot = $(".dot");
+    const scroller = $(".scroll");
+    const log = $(".log");
+    const earlier = $(".earlier");
+    const seen = $(".seen");
+    const typingHint = $(".typing");
+    const signin = $(".signin a");
+    const form = $("form");
+    const textarea = $("textarea");
+
+    let chat = null; // {id, admin_viewed_at}
+    const messages = new Map(); // id -> message, as the API gives it
+    const ordered = []; // the same messages, oldest first
+    const elements = new Map(); // id -> its element in the log
+    let pending = []; // typed, not yet stored: {key, content, status, via, sentAt, error}
+    let extraUnread = 0; // unread replies older than the messages loaded
+    let isOpen = false;
+    let connection = "reconnecting";
+    let everConnected = false;
+    let live = null;
+    let flushing = false;
+    let typingTimer = null;
+    let typingSentAt = 0;
+    let typingStop = null;
+    const newest = () => ordered[ordered.length - 1];
+
+    // --- Rendering ---
+
+    const nearBottom = () => scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 48;
+    const scrollDown = () => (scroller.scrollTop = scroller.scrollHeight);
+    // Follows the newest message unless the reader has scrolled up to read older ones.
+    function changing(change, follow) {
+      const stick = follow || nearBottom();
+      change();
+      renderSeen();
+      if (stick) scrollDown();
+    }
+
+    function element(tag, className, content) {
+      const node = document.createElement(tag);
+      node.className = className;
+      return content === undefined ? node : text(node, content);
+    }
+
+    function bubble(className, content) {
+      const node = element("div", "msg " + className);
+      const paragraph = element("p", "bubble", content);
+      paragraph.dir = "auto";
+      const who = element("span", "sr", className.startsWith("user") ? "You:" : "Support:");
+      node.append(who, paragraph, element("span", "meta"));
+      return node;
+    }
+
+    function insert(message) {
+      const node = bubble(message.sender_type, message.content);
+      const when = element("time", "", stamp(message.created_at));
+      when.dateTime = message.created_at;
+      when.title = day(message.created_at) + ", " + time(message.created_at);
+      if (message.sender_type === "admin") node.lastChild.append("Support · ");
+      node.lastChild.append(when);
+      let index = ordered.length;
+      while (index > 0 && isBefore(message, ordered[index - 1])) index -= 1;
+      ordered.splice(index, 0, message);
+      elements.set(message.id, node);
+      const next = ordered[index + 1];
+      log.insertBefore(node, next ? elements.get(next.id) : log.querySelector(".pending"));
+    }
+
+    function button(label, onClick) {
+      const node = element("button", "", label);
+      node.type = "button";
+      node.addEventListener("click", onClick);
+      return node;
+    }
+
+    function renderPending() {
+      log.querySelectorAll(".pending").forEach((node) => node.remove());
+      for (const item of pending) {
+        const failed = item.status === "failed";
+        const node = bubble(failed ? "user pending failed" : "user pending", item.content);
+        const meta = node.lastChild;
+        if (!failed) {
+          text(meta, item.status === "sending" ? "Sending…" : "Waiting to send…");
+        } else {
+          const error = element("span", "error", "Not sent: " + item.error);
+          error.setAttribute("role", "alert");
+          const retry = () => {
+            item.status = "queued";
+            item.error = null;
+            flush();
+          };
+          const discard = () => {
+            forget(item);
+            textarea.focus();
+          };
+          meta.append(error, button("Retry", retry), button("Delete", discard));
+        }
+        log.append(node);
+      }
+      save();
+    }
+
+    function renderSeen() {
+      const last = newest();
+      seen.hidden = !(
+        chat &&
+        chat.admin_viewed_at &&
+        !pending.length &&
+        last &&
+        last.sender_type === "user" &&
+        Date.parse(chat.admin_viewed_at) >= Date.parse(last.created_at)
+      );
+    }
+
+    function unreadCount() {
+      let count = extraUnread;
+      for (const message of messages.values()) {
+        if (message.sender_type === "admin" && !message.read_at) count += 1;
+      }
+      return count;
+    }
+
+    function renderBadge() {
+      const count = unreadCount();
+      badge.hidden = count === 0;
+      text(badge, count > 9 ? "9+" : count);
+      let label = isOpen ? "Close support chat" : "Open support chat";
+      if (count) label += `, ${count} unread ${count === 1 ? "reply" : "replies"}`;
+      launcher.setAttribute("aria-label", label);
+    }
+
+    function renderConnection(state) {
+      connection = state;
+      everConnected = everConnected || state === "connected";
+      const label = everConnected || state !== "reconnecting" ? STATE_LABELS[state] : "Connecting…";
+      dot.setAttribute("data-state", state);
+      dot.title = label;
+      text($(".state"), label);
+    }
+
+    // --- State ---
+
+    // Adds the messages not seen before (from the API, an event, a sync), whatever their order.
+    function add(list, claim = true) {
+      const fresh = list.filter((message) => {
+        const known = messages.get(message.id);
+        if (known && message.read_at && !known.read_at) known.read_at = message.read_at;
+        return !known;
+      });
+      if (!fresh.length) return;
+      const ours = fresh.some((message) => message.sender_type === "user");
+      changing(() => {
+        for (const message of fresh) {
+          messages.set(message.id, message);
+          if (message.sender_type === "admin") showTyping(false);
+          else if (claim) claimPending(message);
+          insert(message);
+        }
+      }, ours);
+      noticeReplies();
+    }
+
+    // A stored message of ours whose answer we never got (a socket send has no acknowledgement,
+    // a REST answer may be lost): the first pending message with its content, sent when this one
+    // was not yet stored (`after`: the newest message then), is this one.
+    function claimPending(message) {
+      const index = pending.findIndex((item) => {
+        const before = item.after && messages.get(item.after);
+        return (
+          (item.status === "sending" || item.status === "uncertain") &&
+          item.content === message.content &&
+          (!before || isBefore(before, message))
+        );
+      });
+      if (index === -1) return;
+      pending.splice(index, 1);
+      renderPending();
+    }
+
+    function forget(item) {
+      pending = pending.filter((other) => other !== item);
+      changing(renderPending);
+    }
+
+    function noticeReplies() {
+      if (isOpen && document.visibilityState === "visible") markRead();
+      renderBadge();
+    }
+
+    function markRead() {
+      if (!chat || !unreadCount()) return;
+      const now = new Date().toISOString();
+      for (const message of messages.values()) {
+        if (message.sender_type === "admin" && !message.read_at) message.read_at = now;
+      }
+      extraUnread = 0;
+      renderBadge();
+      if (!(live && live.send({ action: "mark_read" }))) {
+        // Failing that, the replies stay unread on the server and the next refresh says so.
+        api("PATCH", "/api/support_chat/mark_read").catch(() => {});
+      }
+    }
+
+    function apply(data) {
+      chat = { id: data.id, admin_viewed_at: data.admin_viewed_at };
+      add(data.messages);
+      extraUnread = Math.max(0, data.unread_count - (unreadCount() - extraUnread));
+      changing(renderSeen);
+      noticeReplies();
+    }
+
+    const refresh = () => api("GET", "/api/support_chat").then(apply);
+
+    // Everything stored after the newest message we have, over REST.
+    async function catchUp() {
+      if (!newest()) return refresh();
+      const page = await api("GET", `/api/support_chat/messages?limit=200&after=${newest().id}`);
+      add(page.messages);
+      if (page.has_more && page.messages.length) await catchUp();
+    }
+
+    function showTyping(on) {
+      clearTimeout(typingTimer);
+      typingHint.hidden = !on;
+      if (on) typingTimer = setTimeout(showTyping, TYPING_EXPIRY, false);
+    }
+
+    // --- Sending: each message is stored exactly once ---
+
+    // Kept in sessionStorage (per tab, so two tabs never both send it) so that a reload keeps
+    // what was typed. A send in flight is saved as "uncertain": looked for before it is resent.
+    const storageKey = () => "desk-widget:pending:" + chat.id;
+    function save() {
+      if (!chat) return;
+      const saved = pending.map(({ key, content, status, error, after }) => ({
+        key,
+        content,
+        error,
+        after,
+        status: status === "sending" ? "uncertain" : status,
+      }));
+      try {
+        sessionStorage.setItem(storageKey(), JSON.stringify(saved));
+      } catch (e) {
+        // Storage disabled or full: the messages are still kept in memory.
+      }
+    }
+    function restore() {
+      try {
+        pending = JSON.parse(sessionStorage.getItem(storageKey()) || "[]").concat(pending);
+      } catch (e) {
+        // Nothing usable saved.
+      }
+    }
+
+    function submit(content) {
+      stopTyping();
+      const key = "w" + Date.now().toString(36) + Math.random().toString(36).slice(2, 8);
+      const item = { key, content, status: "queued" };
+      // The socket only when nothing waits for REST, so that messages keep their order.
+      const waiting = pending.some(
+        (other) => other.status !== "failed" && !(other.status === "sending" && other.via === "socket")
+      );
+      pending.push(item);
+      const frame = { action: "send_message", content, request_id: key };
+      if (!waiting && connection === "connected" && chat && live.send(frame)) {
+        Object.assign(item, { status: "sending", via: "socket", sentAt: Date.now() });
+        item.after = newest() ? newest().id : null;
+      }
+      changing(renderPending, true);
+      if (item.status === "queued") flush();
+    }
+
+    // Sends queued messages over REST, one at a time, so that each outcome is known. A message
+    // whose outcome is unknown (the connection died mid-send) is first looked for on the server.
+    async function flush() {
+      const waiting = pending.some((item) => item.status === "queued" || item.status === "uncertain");
+      if (flushing || !chat || !waiting) return;
+      flushing = true;
+      try {
+        if (pending.some((item) => item.status === "uncertain")) await catchUp();
+        for (const item of pending) if (item.status === "uncertain") item.status = "queued";
+        let item;
+        while ((item = pending.find((other) => other.status === "queued"))) await post(item);
+      } catch (error) {
+        // Still offline: the queue waits for the next tick or the network's return.
+      } finally {
+        flushing = false;
+        changing(renderPending);
+      }
+    }
+
+    async function post(item) {
+      Object.assign(item, { status: "sending", via: "rest" });
+      if (!("after" in item)) item.after = newest() ? newest().id : null;
+      changing(renderPending);
+      try {
+        const message = await api("POST", "/api/support_chat/messages", { content: item.content });
+        forget(item);
+        add([message], false);
+      } catch (error) {
+        if (error.status === 0 || error.status >= 500) {
+          item.status = "uncertain";
+          throw error;
+        }
+        Object.assign(item, { status: "failed", error: problem(error) });
+      }
+    }
+
+    const sendTyping = (on) => live && live.send({ action: "typing", is_typing: on });
+    function stopTyping() {
+      clearTimeout(typingStop);
+      if (typingSentAt) sendTyping(false);
+      typingSentAt = 0;
+    }
+    function typed() {
+      if (!textarea.value.trim()) return stopTyping();
+      if (Date.now() - typingSentAt > TYPING_REPEAT) {
+        typingSentAt = Date.now();
+        sendTyping(true);
+      }
+      clearTimeout(typingStop);
+      typingStop = setTimeout(stopTyping, 3000);
+    }
+
+    // --- The socket, and REST while it is down ---
+
+    function onEvent(event) {
+      if (!chat || (event.chat_id && event.chat_id !== chat.id)) return;
+      if (event.type === "new_message") add([event.message]);
+      else if (event.type === "sync") {
+        add(event.messages);
+        if (event.has_more && event.messages.length) sync();
+      } else if (event.type === "messages_read") {
+        for (const id of event.message_ids) {
+          const message = messages.get(id);
+          if (message && !message.read_at) message.read_at = event.read_at;
+        }
+        extraUnread = 0;
+        renderBadge();
+      } else if (event.type === "chat_viewed") {
+        chat.admin_viewed_at = event.admin_viewed_at;
+        changing(renderSeen);
+      } else if (event.type === "typing" && event.sender_type === "admin") {
+        showTyping(event.is_typing);
+      } else if (event.type === "error") {
+        onError(event);
+      }
+    }
+
+    function onError(event) {
+      const item = pending.find((other) => other.key === event.request_id);
+      if (!item) return;
+      if (event.code === "unavailable" || event.code === "internal_error") {
+        // Not stored, and worth another try: over REST, which retries until it gets an answer.
+        item.status = "queued";
+        return flush();
+      }
+      item.status = "failed";
+      item.error =
+        event.code === "rate_limited"
+          ? `Too many messages at once. Try again in ${Math.ceil(event.retry_after || 1)} s.`
+          : event.detail;
+      changing(renderPending);
+    }
+
+    const sync = () => newest() && live.send({ action: "sync", after: newest().id });
+
+    function onState(state) {
+      renderConnection(state);
+      if (state === "connected") return;
+      // Sent over a socket that is gone: maybe stored, maybe not; flush() finds out.
+      for (const item of pending) {
+        if (item.status === "sending" && item.via === "socket") item.status = "uncertain";
+      }
+      changing(renderPending);
+    }
+
+    function onOpen() {
+      sync();
+      // Read markers and "seen" are state, not events: reloaded after every reconnect.
+      refresh().catch(() => {});
+      flush();
+    }
+
+    function tick() {
+      const late = Date.now() - SOCKET_SEND_TIMEOUT;
+      for (const item of pending) {
+        if (item.status === "sending" && item.via === "socket" && item.sentAt < late) {
+          item.status = "uncertain";
+        }
+      }
+      if (connection === "connected") flush();
+      else catchUp().then(flush, () => {});
+    }
+
+    function start(data) {
+      // Restored first, so that a message whose answer was lost before the reload is recognised
+      // among the stored ones instead of being sent again.
+      chat = { id: data.id };
+      restore();
+      apply(data);
+      earlier.hidden = !data.has_more;
+      changing(renderPending, true);
+      live = socket({
+        path: `/ws/support_chat/${chat.id}/`,
+        onEvent,
+        onState,
+        onOpen,
+        onRefused: (code) => code === 4401 && signedOut(),
+      });
+      setInterval(tick, POLL_INTERVAL);
+      flush();
+    }
+
+    function load() {
+      api("GET", "/api/support_chat").then(start, (error) => {
+        if (error.status === 401) return signedOut();
+        renderConnection("offline");
+        setTimeout(load, POLL_INTERVAL);
+      });
+    }
+
+    function signedOut() {
+      const next = location.pathname + location.search + "#support-chat";
+      signin.href = "/accounts/login/?next=" + encodeURIComponent(next);
+      signin.parentNode.hidden = false;
+      form.hidden = true;
+      renderConnection("offline");
+    }
+
+    async function showEarlier() {
+      const height = scroller.scrollHeight;
+      const page = await api("GET", `/api/support_chat/messages?before=${ordered[0].id}`);
+      add(page.messages);
+      earlier.hidden = !page.has_more;
+      scroller.scrollTop += scroller.scrollHeight - height;
+    }
+
+    // --- Opening and closing ---
+
+    function setOpen(open) {
+      if (open === isOpen) return;
+      isOpen = open;
+      desk.classList.toggle("open", open);
+      launcher.setAttribute("aria-expanded", String(open));
+      if (open) {
+        scrollDown();
+        (form.hidden ? signin : textarea).focus();
+        markRead();
+      } else {
+        launcher.focus();
+      }
+      renderBadge();
+    }
+
+    function openFromLink() {
+      if (location.hash !== "#support-chat") return;
+      // Cleared, so that following the same link again opens the panel again.
+      history.replaceState(null, "", location.pathname + location.search);
+      setOpen(true);
+    }
+
+    launcher.addEventListener("click", () => setOpen(!isOpen));
+    $(".close").addEventListener("click", () => setOpen(false));
+    root.addEventListener("keydown", (event) => {
+      if (event.key !== "Escape" || !isOpen) return;
+      event.preventDefault();
+      setOpen(false);
+    });
+    form.addEventListener("submit", (event) => event.preventDefault());
+    textarea.addEventListener("input", typed);
+    composer(textarea, $(".send"), submit);
+    earlier.addEventListener("click", () => showEarlier().catch(() => {}));
+    addEventListener("hashchange", openFromLink);
+    addEventListener("online", flush);
+    document.addEventListener("visibilitychange", noticeReplies);
+
+    renderConnection("reconnecting");
+    renderBadge();
+    load();
+  }
+
+  if (document.body) mount();
+  else document.addEventListener("DOMContentLoaded", mount);
+})();

@@ -1,0 +1,182 @@
+"""The admins' dashboard: server-rendered pages over the same services and selectors as REST.
+
+The pages work without JavaScript (tabs, search, "Load more", archive and reply are links and
+forms); chats/static/chats/dashboard.js makes them live over the websockets.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import math
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+from urllib.parse import urlencode
+
+from asgiref.sync import async_to_sync
+from django.contrib.auth.decorators import login_required
+from django.contrib.humanize.templatetags.humanize import naturaltime
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from chats import ratelimit, selectors, services
+from chats.errors import InvalidInputError, NotFoundError, PermissionDeniedError, RateLimitedError
+from chats.models import SupportChat, SupportMessage
+
+View = Callable[..., HttpResponse]
+
+
+def admin_view(view: View) -> View:
+    """Anonymous visitors go to the login page; the services' own errors become HTTP errors.
+
+    Who is an admin is decided where it always is, in the selectors and services: a logged-in
+    non-staff user reaches them and gets their PermissionDeniedError, as a 403.
+    """
+
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except PermissionDeniedError as error:
+            raise PermissionDenied(str(error)) from error
+        except NotFoundError as error:
+            raise Http404(str(error)) from error
+        except InvalidInputError as error:
+            return HttpResponseBadRequest(error.message)
+
+    return login_required(wrapped)
+
+
+@dataclass(frozen=True)
+class Day:
+    day: date
+    messages: list[SupportMessage]
+
+
+@admin_view
+@require_GET
+def chat_list(request: HttpRequest) -> HttpResponse:
+    """One tab of the list (`?archived=1` for Archived), newest activity first, `?q=` by email."""
+    archived = request.GET.get("archived") == "1"
+    q = request.GET.get("q", "").strip()
+    page = selectors.chat_list_for_admin(
+        admin=request.user,
+        archived=archived,
+        cursor=request.GET.get("cursor") or None,
+        q=q or None,
+    )
+    for chat in page.chats:
+        # The first paint of the relative time; dashboard.js keeps it current from then on.
+        chat.activity_at = chat.last_message_at or chat.created_at
+        chat.activity_ago = naturaltime(chat.activity_at)
+    return render(
+        request,
+        "chats/chat_list.html",
+        {
+            "chats": page.chats,
+            "archived": archived,
+            "q": q,
+            "active_url": _list_url(q=q),
+            "archived_url": _list_url(archived=True, q=q),
+            "clear_url": _list_url(archived=archived),
+            "next_url": page.next_cursor
+            and _list_url(archived=archived, q=q, cursor=page.next_cursor),
+            "next_cursor": page.next_cursor,
+            "detail_suffix": "?archived=1" if archived else "",
+            "preview_length": selectors.PREVIEW_LENGTH,
+        },
+    )
+
+
+@admin_view
+@require_GET
+def chat_detail(request: HttpRequest, chat_id: uuid.UUID) -> HttpResponse:
+    """One conversation. Opening it marks the chat viewed, as the REST detail does."""
+    services.chat_mark_viewed(admin=request.user, chat_id=chat_id)
+    return _detail(request, chat_id)
+
+
+@admin_view
+@require_POST
+def chat_reply(request: HttpRequest, chat_id: uuid.UUID) -> HttpResponse:
+    """The reply form without JavaScript (with it, replies go over the socket or REST)."""
+    content = request.POST.get("content", "")
+    try:
+        # The same gate and allowance as a reply over REST or the socket.
+        cleaned = async_to_sync(ratelimit.message_admit)(user_pk=request.user.pk, content=content)
+        services.admin_reply_post(admin=request.user, chat_id=chat_id, content=cleaned)
+    except InvalidInputError as error:
+        return _detail(request, chat_id, draft=content, error=error.message, status=422)
+    except RateLimitedError as error:
+        response = _detail(request, chat_id, draft=content, error=str(error), status=429)
+        response["Retry-After"] = str(math.ceil(error.retry_after))
+        return response
+    return redirect(_detail_url(request, chat_id))
+
+
+@admin_view
+@require_POST
+def chat_set_archived(request: HttpRequest, chat_id: uuid.UUID, *, archived: bool) -> HttpResponse:
+    """The Archive / Restore button without JavaScript (with it, the REST endpoints)."""
+    service = services.chat_archive if archived else services.chat_unarchive
+    service(admin=request.user, chat_id=chat_id)
+    return redirect(_detail_url(request, chat_id))
+
+
+def _detail(
+    request: HttpRequest,
+    chat_id: uuid.UUID,
+    *,
+    draft: str = "",
+    error: str | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    chat: SupportChat = selectors.chat_summary_for_admin(admin=request.user, chat_id=chat_id)
+    page = selectors.messages_page(messages=selectors.chat_messages(chat))
+    from_archived = request.GET.get("archived") == "1"
+    days = [
+        Day(day, list(messages))
+        for day, messages in itertools.groupby(
+            page.messages, key=lambda message: timezone.localtime(message.created_at).date()
+        )
+    ]
+    return render(
+        request,
+        "chats/chat_detail.html",
+        {
+            "chat": chat,
+            "days": days,
+            "has_more": page.has_more,
+            "back_url": _list_url(archived=from_archived),
+            "tab_suffix": "?archived=1" if from_archived else "",
+            "draft": draft,
+            "error": error,
+            "config": {
+                "chatId": str(chat.id),
+                "userEmail": chat.user_email,
+                "archived": chat.archived,
+                "lastMessageId": str(page.messages[-1].id) if page.messages else None,
+                "firstMessageId": str(page.messages[0].id) if page.messages else None,
+            },
+        },
+        status=status,
+    )
+
+
+def _list_url(*, archived: bool = False, q: str = "", cursor: str | None = None) -> str:
+    params = {"archived": "1" if archived else "", "q": q, "cursor": cursor or ""}
+    query = urlencode({key: value for key, value in params.items() if value})
+    return reverse("chats:list") + (f"?{query}" if query else "")
+
+
+def _detail_url(request: HttpRequest, chat_id: uuid.UUID) -> str:
+    # Keeps the tab the admin came from, so the back link still leads there.
+    suffix = "?archived=1" if request.GET.get("archived") == "1" else ""
+    return reverse("chats:detail", args=[chat_id]) + suffix

@@ -1,0 +1,637 @@
+"""Who may do what: every HTTP endpoint and socket route x every role, and the answer each gets.
+
+The routes are read from the URL configuration and the socket routing, never listed by hand: a
+route without a row here fails `test_every_http_route_has_a_row` (or its socket twin) with its
+name, so a new endpoint cannot ship without someone deciding who may use it. Rows for routes that
+no longer exist fail too.
+
+Roles (tests/security/conftest.py): anonymous, the owner of the chat at stake, another user, an
+inactive user (logged in, then deactivated) and an admin. Besides its status, every answer given
+to anyone but the owner and support is checked not to contain the owner's private message.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import types
+import warnings
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from anymail.exceptions import AnymailWarning
+from django.http import HttpResponse
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, path
+
+from chats.routing import websocket_urlpatterns
+from desk.api import api
+from notifications.models import EmailPreference
+from tests.realtime.conftest import ORIGIN, WebsocketCommunicator
+from tests.security.conftest import FIGURES, ROLES, SECRET, World
+
+# --- Expected answers ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A status code, and for a redirect where it must point (a prefix of Location)."""
+
+    status: int
+    location: str | None = None
+    # Extra checks on the JSON body, e.g. that "another user" got their own chat, not the owner's.
+    body: Callable[[World, Any], bool] | None = None
+
+    def __str__(self) -> str:
+        return f"{self.status} -> {self.location}" if self.location else str(self.status)
+
+
+LOGIN = Answer(302, "/accounts/login/?next=")
+
+
+def roles(
+    anonymous: Answer | int,
+    owner: Answer | int,
+    other: Answer | int,
+    inactive: Answer | int,
+    admin: Answer | int,
+) -> dict[str, Answer]:
+    given = dict(anonymous=anonymous, owner=owner, other=other, inactive=inactive, admin=admin)
+    return {role: a if isinstance(a, Answer) else Answer(a) for role, a in given.items()}
+
+
+def everyone(answer: Answer | int) -> dict[str, Answer]:
+    return roles(answer, answer, answer, answer, answer)
+
+
+def own_chat(role: str) -> Callable[[World, Any], bool]:
+    """The body is about `role`'s own chat (never the owner's, unless role is the owner)."""
+
+    def check(world: World, body: Any) -> bool:
+        chat_id = body.get("chat_id") or body.get("id")  # a message, or a chat
+        if role == "owner":
+            return bool(chat_id == str(world.chat.id))
+        if role == "other":
+            return bool(chat_id == str(world.other_chat.id))
+        # An admin using the widget's endpoints has a chat of their own.
+        return chat_id not in (str(world.chat.id), str(world.other_chat.id))
+
+    return check
+
+
+def marked(count: int) -> Callable[[World, Any], bool]:
+    return lambda world, body: body == {"marked": count}
+
+
+# Who reaches what, by kind of endpoint.
+USER_API = roles(401, 200, 200, 401, 200)
+ADMIN_API = roles(401, 403, 403, 401, 200)
+ADMIN_PAGE = roles(LOGIN, 403, 403, LOGIN, 200)
+UNKNOWN_CHAT_API = roles(401, 403, 403, 401, 404)
+UNKNOWN_CHAT_PAGE = roles(LOGIN, 403, 403, LOGIN, 404)
+LOGGED_IN_PAGE = roles(LOGIN, 200, 200, LOGIN, 200)
+PUBLIC = everyone(200)
+
+# --- The rows ------------------------------------------------------------------------------------
+
+Url = Callable[[World], str]
+UNKNOWN_CHAT = "7b1c2c4e-6c3f-4e0b-9d59-0d3f7b1f0a11"
+
+
+@dataclass(frozen=True)
+class Case:
+    method: str
+    url: Url
+    expect: Mapping[str, Answer]
+    variant: str = ""
+    json: Any = None
+    form: Mapping[str, str] | None = None
+
+
+def chat_url(template: str, chat: str = "owner") -> Url:
+    """`template` with {chat} the owner's chat id, or an unknown one."""
+    return lambda world: template.format(chat=world.chat.id if chat == "owner" else UNKNOWN_CHAT)
+
+
+def get(url: str | Url, expect: Mapping[str, Answer], variant: str = "") -> Case:
+    return Case("GET", _url(url), expect, variant)
+
+
+def post(url: str | Url, expect: Mapping[str, Answer], variant: str = "", **data: Any) -> Case:
+    return Case("POST", _url(url), expect, variant, json=data.pop("json", None), form=data or None)
+
+
+def _url(url: str | Url) -> Url:
+    return url if callable(url) else (lambda world: url)
+
+
+def open_link(token: Callable[[World], str]) -> Url:
+    return lambda world: f"/email/open/{token(world)}/"
+
+
+def unsubscribe_link(token: Callable[[World], str]) -> Url:
+    return lambda world: f"/email/u/{token(world)}"
+
+
+def message_answer(role: str) -> Answer:
+    return Answer(201, body=own_chat(role))
+
+
+USER_CHAT_BODIES = roles(
+    401,
+    Answer(200, body=own_chat("owner")),
+    Answer(200, body=own_chat("other")),
+    401,
+    Answer(200, body=own_chat("admin")),
+)
+
+# Keyed by the route as the URL configuration spells it; API operations by "METHOD route".
+ROWS: dict[str, list[Case]] = {
+    "/": [get("/", PUBLIC)],
+    # --- REST: the user's own chat (no id in the URL: each caller reaches only their own) ---
+    "GET /api/support_chat": [get("/api/support_chat", USER_CHAT_BODIES)],
+    "GET /api/support_chat/messages": [
+        get("/api/support_chat/messages", USER_API),
+        # The owner's message id as a cursor: another user cannot probe someone else's chat.
+        get(
+            lambda world: f"/api/support_chat/messages?after={world.owner_message.id}",
+            roles(401, 200, 422, 401, 422),
+            "after the owner's message",
+        ),
+    ],
+    "POST /api/support_chat/messages": [
+        post(
+            "/api/support_chat/messages",
+            roles(
+                401, message_answer("owner"), message_answer("other"), 401, message_answer("admin")
+            ),
+            json={"content": "hello"},
+        ),
+    ],
+    "PATCH /api/support_chat/mark_read": [
+        Case(
+            "PATCH",
+            _url("/api/support_chat/mark_read"),
+            roles(
+                401,
+                Answer(200, body=marked(1)),
+                Answer(200, body=marked(0)),
+                401,
+                Answer(200, body=marked(0)),
+            ),
+        ),
+    ],
+    # --- REST: admins ---
+    "GET /api/admin/chats": [get("/api/admin/chats", ADMIN_API)],
+    "GET /api/admin/chats/<chat_id>": [
+        get(chat_url("/api/admin/chats/{chat}"), ADMIN_API),
+        get(chat_url("/api/admin/chats/{chat}", "unknown"), UNKNOWN_CHAT_API, "unknown chat"),
+    ],
+    "GET /api/admin/chats/<chat_id>/messages": [
+        get(chat_url("/api/admin/chats/{chat}/messages"), ADMIN_API),
+        get(
+            chat_url("/api/admin/chats/{chat}/messages", "unknown"),
+            UNKNOWN_CHAT_API,
+            "unknown chat",
+        ),
+    ],
+    "POST /api/admin/chats/<chat_id>/messages": [
+        post(
+            chat_url("/api/admin/chats/{chat}/messages"),
+            roles(401, 403, 403, 401, 201),
+            json={"content": "Hi"},
+        ),
+        post(
+            chat_url("/api/admin/chats/{chat}/messages", "unknown"),
+            UNKNOWN_CHAT_API,
+            "unknown chat",
+            json={"content": "Hi"},
+        ),
+    ],
+    "POST /api/admin/chats/<chat_id>/archive": [
+        post(chat_url("/api/admin/chats/{chat}/archive"), ADMIN_API),
+        post(
+            chat_url("/api/admin/chats/{chat}/archive", "unknown"), UNKNOWN_CHAT_API, "unknown chat"
+        ),
+    ],
+    "POST /api/admin/chats/<chat_id>/unarchive": [
+        post(chat_url("/api/admin/chats/{chat}/unarchive"), ADMIN_API),
+        post(
+            chat_url("/api/admin/chats/{chat}/unarchive", "unknown"),
+            UNKNOWN_CHAT_API,
+            "unknown chat",
+        ),
+    ],
+    # The schema and its docs describe the API, never data: public, like the source.
+    "/api/openapi.json": [get("/api/openapi.json", PUBLIC)],
+    "/api/docs": [get("/api/docs", PUBLIC)],
+    "/api/": [get("/api/", everyone(404))],
+    # --- The admins' dashboard ---
+    "/desk/": [get("/desk/", ADMIN_PAGE)],
+    "/desk/chats/<uuid:chat_id>/": [
+        get(chat_url("/desk/chats/{chat}/"), ADMIN_PAGE),
+        get(chat_url("/desk/chats/{chat}/", "unknown"), UNKNOWN_CHAT_PAGE, "unknown chat"),
+    ],
+    "/desk/chats/<uuid:chat_id>/reply": [
+        post(
+            chat_url("/desk/chats/{chat}/reply"),
+            roles(LOGIN, 403, 403, LOGIN, Answer(302, "/desk/chats/")),
+            content="Hi",
+        ),
+        post(
+            chat_url("/desk/chats/{chat}/reply", "unknown"),
+            UNKNOWN_CHAT_PAGE,
+            "unknown chat",
+            content="Hi",
+        ),
+    ],
+    "/desk/chats/<uuid:chat_id>/archive": [
+        post(
+            chat_url("/desk/chats/{chat}/archive"),
+            roles(LOGIN, 403, 403, LOGIN, Answer(302, "/desk/chats/")),
+        ),
+        post(chat_url("/desk/chats/{chat}/archive", "unknown"), UNKNOWN_CHAT_PAGE, "unknown chat"),
+    ],
+    "/desk/chats/<uuid:chat_id>/unarchive": [
+        post(
+            chat_url("/desk/chats/{chat}/unarchive"),
+            roles(LOGIN, 403, 403, LOGIN, Answer(302, "/desk/chats/")),
+        ),
+        post(
+            chat_url("/desk/chats/{chat}/unarchive", "unknown"), UNKNOWN_CHAT_PAGE, "unknown chat"
+        ),
+    ],
+    # --- Links in reply emails ---
+    # The owner's link: its own user gets in (after logging in), anyone else is refused.
+    "/email/open/<str:token>/": [
+        get(
+            open_link(lambda world: world.open_token),
+            roles(LOGIN, Answer(302, "http://localhost"), 403, LOGIN, 403),
+            "the owner's link",
+        ),
+        get(open_link(World.tampered_open_token), everyone(400), "tampered"),
+        get(open_link(World.expired_open_token), everyone(410), "expired"),
+    ],
+    # The token is the credential (mailbox providers post here with no session, RFC 8058): it
+    # acts on its own user, whoever follows it; see test_unsubscribing_with_someone_elses_link_*.
+    "/email/u/<str:token>": [
+        get(unsubscribe_link(lambda world: world.unsubscribe_token), PUBLIC, "the owner's link"),
+        post(unsubscribe_link(lambda world: world.unsubscribe_token), PUBLIC, "the owner's link"),
+        get(
+            unsubscribe_link(lambda world: world.unsubscribe_token[:-1] + "x"),
+            everyone(404),
+            "tampered",
+        ),
+        post(unsubscribe_link(lambda world: "not-a-token"), everyone(404), "unknown"),
+    ],
+    # --- Django's login pages ---
+    "/accounts/login/": [get("/accounts/login/", PUBLIC)],
+    "/accounts/logout/": [get("/accounts/logout/", everyone(405))],
+    "/accounts/password_change/": [get("/accounts/password_change/", LOGGED_IN_PAGE)],
+    "/accounts/password_change/done/": [get("/accounts/password_change/done/", LOGGED_IN_PAGE)],
+    "/accounts/password_reset/": [get("/accounts/password_reset/", PUBLIC)],
+    "/accounts/password_reset/done/": [get("/accounts/password_reset/done/", PUBLIC)],
+    "/accounts/reset/<uidb64>/<token>/": [
+        get("/accounts/reset/MQ/bogus-token/", PUBLIC, "an invalid link")
+    ],
+    "/accounts/reset/done/": [get("/accounts/reset/done/", PUBLIC)],
+}
+
+
+# --- Families: routes a library generates by the dozen, all behind one gate ----------------------
+
+
+@dataclass(frozen=True)
+class Family:
+    """Every route matching `prefix`, checked with the same rule (see the tests below)."""
+
+    prefix: str
+    why: str
+    # Example URLs for routes given as regular expressions (no example can be derived).
+    examples: dict[str, str] = field(default_factory=dict)
+
+
+# Every view of Django's admin is wrapped by AdminSite.admin_view: non-staff are sent to its login.
+DJANGO_ADMIN = Family(
+    "/admin/",
+    "Django's admin: non-staff end at its login page; staff get in (or a permission 403)",
+    examples={
+        "/admin/^(?P<app_label>auth|chats|notifications)/$": "/admin/chats/",
+        "/admin/(?P<url>.*)$": "/admin/no-such-page/",
+    },
+)
+# Provider webhooks: off (404) until ANYMAIL_WEBHOOK_SECRET is set, then basic-auth protected.
+WEBHOOKS = Family(
+    "/email/anymail/",
+    "email provider webhooks: 404 for everyone while ANYMAIL_WEBHOOK_SECRET is unset",
+    examples={"/email/anymail/^mailgun/inbound(_mime)?/$": "/email/anymail/mailgun/inbound/"},
+)
+FAMILIES = (DJANGO_ADMIN, WEBHOOKS)
+
+
+# --- Reading the URL configuration ---------------------------------------------------------------
+
+
+def _walk(patterns: list[Any], prefix: str = "/") -> Iterator[tuple[str, URLPattern]]:
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            yield from _walk(pattern.url_patterns, prefix + str(pattern.pattern))
+        else:
+            yield prefix + str(pattern.pattern), pattern
+
+
+def _api_methods() -> dict[str, list[str]]:
+    """URL name -> HTTP methods of each django-ninja operation (named after its function)."""
+    found: dict[str, list[str]] = {}
+    for _prefix, router in api._routers:
+        for path_view in router.path_operations.values():
+            for operation in path_view.operations:
+                found[operation.view_func.__name__] = list(operation.methods)
+    return found
+
+
+def http_routes() -> list[str]:
+    """Every HTTP endpoint: a route, or "METHOD route" for each REST operation."""
+    api_methods = _api_methods()
+    routes = []
+    for route, pattern in _walk(get_resolver().url_patterns):
+        methods = api_methods.get(pattern.name or "") if route.startswith("/api/") else None
+        if methods:
+            routes.extend(f"{method} {route}" for method in methods)
+        else:
+            routes.append(route)
+    return sorted(set(routes))
+
+
+def family_of(route: str) -> Family | None:
+    return next((family for family in FAMILIES if route.startswith(family.prefix)), None)
+
+
+def example_url(family: Family, route: str) -> str:
+    if route in family.examples:
+        return family.examples[route]
+    if "^" in route or "(?P" in route:
+        raise AssertionError(f"{route}: a regular-expression route; add an example URL for it")
+    # Converters become "0": no such object, which must not matter to who is let in.
+    return re.sub(r"<[^>]+>", "0", route)
+
+
+FAMILY_ROUTES = [route for route in http_routes() if family_of(route)]
+
+
+# --- Checking ------------------------------------------------------------------------------------
+
+
+def request(browser: Client, case: Case, world: World) -> Any:
+    url = case.url(world)
+    if case.json is not None:
+        return browser.generic(case.method, url, json.dumps(case.json), "application/json")
+    if case.method == "POST":
+        return browser.post(url, case.form or {})
+    return browser.generic(case.method, url)
+
+
+def mismatch(response: Any, expected: Answer, world: World, role: str) -> str | None:
+    if response.status_code != expected.status:
+        return f"expected {expected}, got {response.status_code}"
+    if expected.location is not None and not response["Location"].startswith(expected.location):
+        return f"expected a redirect to {expected.location}..., got {response['Location']}"
+    if expected.body is not None and not expected.body(world, response.json()):
+        return f"unexpected body {response.content[:300]!r}"
+    if role not in ("owner", "admin") and SECRET.encode() in response.content:
+        return "the answer contains the owner's private message"
+    return None
+
+
+@pytest.mark.parametrize("route", sorted(ROWS))
+def test_each_role_gets_the_expected_answer(
+    route: str, world: World, browsers: dict[str, Client]
+) -> None:
+    failures = []
+    for case in ROWS[route]:
+        for role in ROLES:
+            response = request(browsers[role], case, world)
+            problem = mismatch(response, case.expect[role], world, role)
+            FIGURES["authorization matrix: HTTP cells checked"] += 1
+            if problem:
+                failures.append(
+                    f"{case.method} {route} [{case.variant or 'as is'}] as {role}: {problem}"
+                )
+    assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize("route", FAMILY_ROUTES)
+def test_each_role_gets_the_familys_answer(
+    route: str, world: World, browsers: dict[str, Client]
+) -> None:
+    family = family_of(route)
+    assert family is not None
+    url = example_url(family, route)
+    failures = []
+    for role in ROLES:
+        for method in ("GET", "POST"):
+            send = browsers[role].get if method == "GET" else browsers[role].post
+            response = send(url, follow=family is DJANGO_ADMIN)
+            FIGURES["authorization matrix: HTTP cells checked"] += 1
+            problem = _family_mismatch(family, role, response)
+            if role != "admin" and SECRET.encode() in response.content:
+                problem = "the answer contains the owner's private message"
+            if problem:
+                failures.append(f"{method} {url} as {role}: {problem} ({family.why})")
+    assert not failures, "\n".join(failures)
+
+
+def _family_mismatch(family: Family, role: str, response: Any) -> str | None:
+    if family is WEBHOOKS:
+        return None if response.status_code == 404 else f"expected 404, got {response.status_code}"
+    final = urlsplit(response.request["PATH_INFO"]).path
+    if role != "admin":
+        if final != "/admin/login/" or response.status_code != 200:
+            return f"expected to end at /admin/login/, ended at {final} ({response.status_code})"
+        return None
+    # (Posting the login form itself without credentials shows it again, to staff too.)
+    if final == "/admin/login/" and response.request["REQUEST_METHOD"] == "GET":
+        return "staff were sent to the login page"
+    if response.status_code not in (200, 403, 404, 405):
+        return f"unexpected {response.status_code} at {final}"
+    return None
+
+
+# --- Coverage: the rows follow the URL configuration ---------------------------------------------
+
+
+def routes_without_rows() -> list[str]:
+    return [route for route in http_routes() if route not in ROWS and not family_of(route)]
+
+
+def test_every_http_route_has_a_row() -> None:
+    missing = routes_without_rows()
+    FIGURES["authorization matrix: HTTP endpoints (from the URL configuration)"] = len(
+        http_routes()
+    )
+    assert not missing, (
+        "routes without a row in tests/security/test_authorization_matrix.py ROWS (decide who "
+        "may use them): " + ", ".join(missing)
+    )
+
+
+def test_a_new_route_without_a_row_is_named(settings: Any) -> None:
+    urlconf = types.ModuleType("desk_urls_with_a_new_page")
+    urlconf.urlpatterns = [  # type: ignore[attr-defined]
+        *get_resolver(settings.ROOT_URLCONF).url_patterns,
+        path("desk/export/<int:year>/", lambda request, year: HttpResponse()),
+    ]
+    sys.modules[urlconf.__name__] = urlconf
+    settings.ROOT_URLCONF = urlconf.__name__
+    try:
+        assert routes_without_rows() == ["/desk/export/<int:year>/"]
+    finally:
+        del sys.modules[urlconf.__name__]
+
+
+def test_every_row_names_a_route_that_exists() -> None:
+    stale = sorted(set(ROWS) - set(http_routes()))
+    assert not stale, "rows for routes the URL configuration does not have: " + ", ".join(stale)
+
+
+def test_the_dashboard_pages_are_routed() -> None:
+    # The dashboard's rows (admin-only pages) are part of the matrix; without the views it fails.
+    routes = http_routes()
+    assert "/desk/" in routes, "the dashboard's /desk/ page is not in the URL configuration"
+    assert "/desk/chats/<uuid:chat_id>/" in routes, "/desk/chats/<id>/ is not routed"
+
+
+def test_unsubscribing_with_someone_elses_link_changes_only_that_links_user(
+    world: World, browsers: dict[str, Client]
+) -> None:
+    browsers["other"].post(f"/email/u/{world.unsubscribe_token}")
+    preferences = {p.user_id: p.unsubscribed_at for p in EmailPreference.objects.all()}
+    assert preferences[world.owner.pk] is not None
+    assert preferences[world.other.pk] is None
+
+
+# --- Sockets -------------------------------------------------------------------------------------
+
+SOCKET_ROUTES = [str(pattern.pattern) for pattern in websocket_urlpatterns]
+OPEN = 1000  # accepted and kept open (the code a client would see at a normal close)
+REFUSED = 403  # refused during the handshake: the client sees an HTTP 403 and no socket
+
+
+@dataclass(frozen=True)
+class SocketCase:
+    path: Callable[[World], str]
+    expect: Mapping[str, int]
+    variant: str = ""
+
+
+def socket_roles(
+    anonymous: int, owner: int, other: int, inactive: int, admin: int
+) -> dict[str, int]:
+    return dict(anonymous=anonymous, owner=owner, other=other, inactive=inactive, admin=admin)
+
+
+SOCKET_ROWS: dict[str, list[SocketCase]] = {
+    "ws/support_chat/<str:chat_id>/": [
+        SocketCase(
+            lambda world: f"/ws/support_chat/{world.chat.id}/",
+            socket_roles(4401, OPEN, 4403, 4401, OPEN),
+        ),
+        SocketCase(
+            lambda world: f"/ws/support_chat/{UNKNOWN_CHAT}/",
+            socket_roles(4401, 4404, 4404, 4401, 4404),
+            "unknown chat",
+        ),
+        SocketCase(
+            lambda world: "/ws/support_chat/not-a-uuid/",
+            socket_roles(4401, 4404, 4404, 4401, 4404),
+            "malformed chat id",
+        ),
+    ],
+    "ws/admin/notifications/": [
+        SocketCase(
+            lambda world: "/ws/admin/notifications/", socket_roles(4401, 4403, 4403, 4401, OPEN)
+        ),
+    ],
+    # Any other path.
+    "": [SocketCase(lambda world: "/ws/nothing-here/", socket_roles(*[REFUSED] * 5))],
+}
+
+
+def test_every_socket_route_has_a_row() -> None:
+    FIGURES["authorization matrix: socket routes (from chats/routing.py)"] = len(SOCKET_ROUTES)
+    missing = [route for route in SOCKET_ROUTES if route not in SOCKET_ROWS]
+    assert not missing, "socket routes without a row in SOCKET_ROWS: " + ", ".join(missing)
+    stale = sorted(set(SOCKET_ROWS) - set(SOCKET_ROUTES))
+    assert not stale, "socket rows for routes chats/routing.py does not have: " + ", ".join(stale)
+
+
+async def socket_outcome(path: str, cookie: str | None, origin: str | None = ORIGIN) -> int:
+    """How desk answers a socket opened on `path` with this session and Origin."""
+    from desk.asgi import application
+
+    headers = [] if origin is None else [(b"origin", origin.encode())]
+    if cookie is not None:
+        headers.append((b"cookie", f"sessionid={cookie}".encode()))
+    communicator = WebsocketCommunicator(application, path, headers=headers)
+    accepted, _ = await communicator.connect(within=5)
+    if not accepted:
+        await communicator.wait(1)
+        return REFUSED
+    if await communicator.receive_nothing(0.2):
+        await communicator.disconnect(within=5)
+        return OPEN
+    closed = await communicator.receive_output(5)
+    assert closed["type"] == "websocket.close", closed
+    await communicator.send_input({"type": "websocket.disconnect", "code": closed["code"]})
+    await communicator.wait(5)
+    return int(closed["code"])
+
+
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("route", sorted(SOCKET_ROWS))
+async def test_each_role_gets_the_expected_socket_answer(
+    route: str, world: World, browsers: dict[str, Client]
+) -> None:
+    from chats import ratelimit
+
+    cookies = {
+        role: browser.cookies["sessionid"].value if "sessionid" in browser.cookies else None
+        for role, browser in browsers.items()
+    }
+    failures = []
+    try:
+        for case in SOCKET_ROWS[route]:
+            for role in ROLES:
+                got = await socket_outcome(case.path(world), cookies[role])
+                FIGURES["authorization matrix: socket cells checked"] += 1
+                if got != case.expect[role]:
+                    failures.append(
+                        f"{case.path(world)} [{case.variant or 'as is'}] as {role}: "
+                        f"expected {case.expect[role]}, got {got}"
+                    )
+    finally:
+        await ratelimit.close()
+    assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize(
+    "route", [route for route in FAMILY_ROUTES if family_of(route) is WEBHOOKS]
+)
+def test_with_the_webhook_secret_set_a_post_without_its_credentials_is_refused(
+    route: str, world: World, browsers: dict[str, Client], settings: Any
+) -> None:
+    # desk's provider (postmark here) checks the secret; any other provider's webhook is a 404.
+    settings.ANYMAIL = {**settings.ANYMAIL, "WEBHOOK_SECRET": "hook-user:hook-password"}
+    url = example_url(WEBHOOKS, route)
+    for role in ROLES:
+        with warnings.catch_warnings():
+            # Anymail warns about the providers it is phasing out (SendGrid, SendinBlue).
+            warnings.simplefilter("ignore", AnymailWarning)
+            response = browsers[role].post(url, "{}", content_type="application/json")
+        FIGURES["authorization matrix: HTTP cells checked"] += 1
+        assert response.status_code in (400, 401, 403, 404), (role, response.status_code)
