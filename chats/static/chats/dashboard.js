@@ -119,6 +119,8 @@
     var connection = connectionView();
     var refreshTimer = null;
     var opened = false;
+    var eventCount = 0;
+    var lastEventFor = {};
     // A page reached through a "Load more" link without JavaScript starts deep in the list:
     // fetching "the first page" again would replace it with something else.
     var deep = new URLSearchParams(location.search).has("cursor");
@@ -245,12 +247,18 @@
 
     // Reconnected after a gap: the first page as the server has it now replaces what we show.
     function reloadFirstPage() {
+      var since = eventCount;
       return fetchPage(null).then(function (page) {
         var all = cards();
-        for (var i = 0; i < all.length; i++) list.removeChild(all[i]);
+        var shown = {};
+        for (var i = 0; i < all.length; i++) {
+          shown[all[i].getAttribute("data-chat-id")] = all[i];
+          list.removeChild(all[i]);
+        }
         setCursor(page.next_cursor);
         page.items.forEach(function (item) {
-          list.appendChild(cardFor(item));
+          var current = shown[item.id];
+          list.appendChild(current && !freshFromServer(item, since) ? current : cardFor(item));
         });
         updated();
       }, showLoadError);
@@ -261,10 +269,19 @@
     function refreshSoon() {
       clearTimeout(refreshTimer);
       refreshTimer = setTimeout(function () {
+        var since = eventCount;
         fetchPage(null).then(function (page) {
-          page.items.forEach(upsert);
+          page.items.forEach(function (item) {
+            if (freshFromServer(item, since)) upsert(item);
+          });
         }, showLoadError);
       }, 250);
+    }
+
+    // Whether a chat fetched by a request started after `since` events may replace its card: not
+    // when an event about it arrived meanwhile, since the server may have read it before that.
+    function freshFromServer(item, since) {
+      return (lastEventFor[item.id] || 0) <= since;
     }
 
     function showLoadError(error) {
@@ -300,6 +317,9 @@
     }
 
     function onEvent(event) {
+      // A page fetched while this event was on its way may predate it: see freshFromServer.
+      eventCount += 1;
+      if (event.chat_id) lastEventFor[event.chat_id] = eventCount;
       switch (event.type) {
         case "new_user_message":
           // A user message reopens an archived chat: it leaves the Archived tab (chat_unarchived
