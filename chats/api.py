@@ -16,6 +16,7 @@ from django.middleware.csrf import get_token
 from ninja import Field, Query, Router, Schema, Status
 
 from chats import ratelimit, selectors, services
+from chats.http import request_is_cross_site
 from chats.models import SupportChat
 from chats.schemas import (
     AdminChatOut,
@@ -36,9 +37,10 @@ _in_thread = sync_to_async
 
 USER_ERRORS: dict[int, Any] = {401: ErrorOut, 422: ValidationErrorOut}
 ADMIN_ERRORS: dict[int, Any] = {**USER_ERRORS, 403: ErrorOut, 404: ErrorOut}
-# Posting a message may also be refused for a body that is not JSON (400), or for going over the
-# user's allowance (429, with Retry-After).
-POSTING_ERRORS: dict[int, Any] = {400: ErrorOut, 429: ErrorOut}
+# Posting a message may also be refused for a body that does not parse as JSON (400), one over
+# DATA_UPLOAD_MAX_MEMORY_SIZE (413), one sent as anything but application/json, such as a form
+# (415; desk/api.py), or for going over the user's allowance (429, with Retry-After).
+POSTING_ERRORS: dict[int, Any] = {400: ErrorOut, 413: ErrorOut, 415: ErrorOut, 429: ErrorOut}
 
 
 class MessagesQuery(Schema):
@@ -137,8 +139,13 @@ async def list_chats(request: HttpRequest, params: Query[ChatListQuery]) -> dict
 
 @router.get("/admin/chats/{chat_id}", response={200: AdminChatOut, **ADMIN_ERRORS}, tags=["admin"])
 async def get_admin_chat(request: HttpRequest, chat_id: uuid.UUID) -> dict[str, Any]:
-    """A chat with its newest 50 messages. Opening it marks it viewed by the caller."""
-    return await _in_thread(_admin_chat)(request.auth, chat_id)
+    """A chat with its newest 50 messages. Opening it marks it viewed by the caller.
+
+    Unless another site sent the browser here (Sec-Fetch-Site other than same-origin or none, or
+    else a foreign Origin or Referer): then the chat is returned and nothing is marked.
+    """
+    mark_viewed = not request_is_cross_site(request)
+    return await _in_thread(_admin_chat)(request.auth, chat_id, mark_viewed=mark_viewed)
 
 
 @router.get(
@@ -187,8 +194,11 @@ async def unarchive_chat(request: HttpRequest, chat_id: uuid.UUID) -> SupportCha
     return await _in_thread(_admin_change)(services.chat_unarchive, request.auth, chat_id)
 
 
-def _admin_chat(admin: AbstractBaseUser, chat_id: uuid.UUID) -> dict[str, Any]:
-    services.chat_mark_viewed(admin=admin, chat_id=chat_id)
+def _admin_chat(
+    admin: AbstractBaseUser, chat_id: uuid.UUID, *, mark_viewed: bool
+) -> dict[str, Any]:
+    if mark_viewed:
+        services.chat_mark_viewed(admin=admin, chat_id=chat_id)
     chat = selectors.chat_summary_for_admin(admin=admin, chat_id=chat_id)
     page = selectors.messages_page(messages=selectors.chat_messages(chat))
     summary = ChatListItemOut.from_orm(chat).model_dump()

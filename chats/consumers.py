@@ -28,7 +28,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 
-from chats import events, ratelimit, selectors, services
+from chats import access, events, ratelimit, selectors, services
 from chats.errors import (
     DeskError,
     InvalidInputError,
@@ -54,10 +54,12 @@ MAX_REQUEST_ID_CHARS = 100
 # Messages per `sync` reply; `has_more` asks the client to sync again from the last one.
 SYNC_LIMIT = selectors.PAGE_SIZE
 # How stale the socket's idea of its user may be before an action re-checks the session and the
-# user's access (a logout, a deactivated account or a withdrawn staff flag ends the socket).
+# user's access. A logout, a deactivation, a password change or a withdrawn staff flag closes the
+# socket at once (chats.access); this catches what bypasses Django's signals (a bulk update).
 ACCESS_RECHECK_AFTER = 60.0
 # How often an idle socket re-checks, and renews its group memberships, which the channel layer
-# expires after a day (channels-redis group_expiry) however long the socket stays open.
+# expires after a day (channels-redis group_expiry) however long the socket stays open. Its slot
+# among the user's sockets (chats.access) is renewed more often, every SLOT_RENEW_EVERY.
 KEEPALIVE_INTERVAL = 600.0
 
 ERROR_CODES: dict[type[DeskError], ErrorCode] = {
@@ -96,6 +98,9 @@ class DeskConsumer(AsyncWebsocketConsumer):
     closed: bool
     checked_at: float
     keepalive: asyncio.Task[None] | None
+    # A hash of the session key the socket opened with (chats.access.session_mark).
+    session_mark: str
+    slot_held: bool
 
     async def authorize(self, user: AbstractBaseUser) -> list[str]:
         """Check `user` may open this socket; set what it needs; return the groups to join."""
@@ -118,23 +123,40 @@ class DeskConsumer(AsyncWebsocketConsumer):
         self.groups_joined = []
         self.closed = False
         self.keepalive = None
-        user = self.scope.get("user")
+        self.slot_held = False
+        self.session_mark = access.session_mark(self.scope["session"].session_key)
         try:
-            groups = await self.check_access(user)
+            await self.admit(self.scope.get("user"))
         except Refused as refusal:
             # Accepted first, so that the client sees the close code: a websocket refused
             # during the handshake only ever shows a 403.
             await self.accept()
             await self.close_with(refusal.code)
             return
-        self.user = user
-        # Joined before accepting: once the client sees the socket open, no event can miss it.
-        for group in groups:
-            await self.channel_layer.group_add(group, self.channel_name)
-            self.groups_joined.append(group)
         await self.accept()
         self.checked_at = time.monotonic()
         self.keepalive = asyncio.create_task(self.keep_alive())
+
+    async def admit(self, user: Any) -> None:
+        """Check access, join the groups, take a slot among the user's sockets; raises Refused."""
+        groups = await self.check_access(user)
+        self.user = user
+        # Joined before accepting: once the client sees the socket open, no event can miss it.
+        # The user's own group too, before the marks are read below: an access change is either
+        # among the marks, or its message reaches this socket.
+        for group in [*groups, events.user_group(user.pk)]:
+            await self.channel_layer.group_add(group, self.channel_name)
+            self.groups_joined.append(group)
+        admission = await access.slot_claim(user.pk, self.channel_name)
+        if not admission.claimed:
+            raise Refused(CloseCode.TOO_MANY_SOCKETS)
+        self.slot_held = True
+        # The user was loaded (by the auth middleware) before this socket joined the user's
+        # group: an access change in between left only its mark.
+        if self.session_mark in admission.marks:
+            raise Refused(CloseCode.UNAUTHENTICATED)
+        if access.ANY_SESSION in admission.marks:
+            await self.reload_access()
 
     async def check_access(self, user: Any) -> list[str]:
         """The groups `user` may join on this socket; raises Refused with the close code."""
@@ -154,39 +176,59 @@ class DeskConsumer(AsyncWebsocketConsumer):
             with contextlib.suppress(asyncio.CancelledError):
                 await self.keepalive
         await self.leave_groups()
+        # Freed here only, once the keep-alive is stopped, so that no renewal can put it back.
+        if self.slot_held:
+            self.slot_held = False
+            await access.slot_release(self.user.pk, self.channel_name)
 
     async def leave_groups(self) -> None:
         while self.groups_joined:
             await self.channel_layer.group_discard(self.groups_joined.pop(), self.channel_name)
 
     async def close_with(self, code: CloseCode) -> None:
+        # Once only: a re-check message and the keep-alive may find the same ended access.
+        if self.closed:
+            return
         self.closed = True
         await self.leave_groups()
         await self.close(code=code)
 
-    async def recheck(self) -> None:
-        """Reload the user from a fresh copy of the session; close the socket if access ended."""
-        self.checked_at = time.monotonic()
+    async def reload_access(self) -> None:
+        """Reload the user from a fresh copy of the session and check its access again.
+
+        Raises Refused when the session ended (4401) or the user may no longer be here.
+        """
         session_key = self.scope["session"].session_key
         store = import_module(settings.SESSION_ENGINE).SessionStore(session_key=session_key)
         user = await get_user({"session": store})
+        if user.pk != self.user.pk:
+            raise Refused(CloseCode.UNAUTHENTICATED)
+        await self.check_access(user)
+        self.user = user
+
+    async def recheck(self) -> None:
+        """Close the socket if its access ended; else renew its group memberships."""
+        self.checked_at = time.monotonic()
         try:
-            if user.pk != self.user.pk:
-                raise Refused(CloseCode.UNAUTHENTICATED)
-            await self.check_access(user)
+            await self.reload_access()
         except Refused as refusal:
             await self.close_with(refusal.code)
             return
-        self.user = user
+        if self.closed:
+            return
         # Renews the memberships' timestamps, which the layer would otherwise expire.
         for group in self.groups_joined:
             await self.channel_layer.group_add(group, self.channel_name)
 
     async def keep_alive(self) -> None:
         while not self.closed:
-            await asyncio.sleep(KEEPALIVE_INTERVAL)
+            await asyncio.sleep(min(KEEPALIVE_INTERVAL, access.SLOT_RENEW_EVERY))
+            if self.closed:
+                return
             try:
-                await self.recheck()
+                await access.slot_renew(self.user.pk, self.channel_name)
+                if time.monotonic() - self.checked_at >= KEEPALIVE_INTERVAL:
+                    await self.recheck()
             except Exception:
                 logger.exception("websocket keep-alive check failed; will retry")
 
@@ -219,6 +261,16 @@ class DeskConsumer(AsyncWebsocketConsumer):
                     request_id=request_id,
                 )
             )
+        except PermissionDeniedError as exc:
+            await self.send_event(
+                events.error(ErrorCode.FORBIDDEN, str(exc), request_id=request_id)
+            )
+            # A service found the account no longer allowed (it checks the database, not the
+            # user this socket holds): the socket ends now, as a re-check would end it.
+            try:
+                await self.recheck()
+            except Exception:
+                logger.exception("websocket access re-check of user %s failed", self.user.pk)
         except InvalidInputError as exc:
             await self.send_event(
                 events.error(ErrorCode.INVALID, exc.message, field=exc.field, request_id=request_id)
@@ -270,6 +322,16 @@ class DeskConsumer(AsyncWebsocketConsumer):
         if event is not None:
             await self.send_event(event)
 
+    async def desk_recheck(self, message: dict[str, Any]) -> None:
+        # From chats.access: this user's access may have ended. A logout names its session;
+        # any other change (deactivated, password, staff flag) concerns every session.
+        if self.closed:
+            return
+        if message["session"] == self.session_mark:
+            await self.close_with(CloseCode.UNAUTHENTICATED)
+        elif message["session"] == access.ANY_SESSION:
+            await self.recheck()
+
     async def desk_membership_lost(self, message: dict[str, Any]) -> None:
         # From chats.layers: Redis lost this socket's group memberships (restarted or flushed),
         # so no event would reach it any more. The client reconnects and catches up.
@@ -298,6 +360,10 @@ class SupportChatConsumer(DeskConsumer):
             chat_id = uuid.UUID(str(self.scope["url_route"]["kwargs"]["chat_id"]))
         except ValueError:
             raise NotFoundError("No such chat.") from None
+        if getattr(self, "role", None) == Role.ADMIN:
+            # A re-check of an admin's socket, which knows the chat exists: losing staff status
+            # is 4403, not the 4404 a user gets for a chat that is not theirs.
+            require_admin(user)
         self.chat, self.role = await database_sync_to_async(selectors.chat_for_participant)(
             user=user, chat_id=chat_id
         )

@@ -5,7 +5,8 @@
 - Payloads are built from the REST output schemas (`MessageOut`, `ChatListItemOut`) and encoded
   by the API's own JSON renderer, so a message has the same values over REST and a socket.
 - Group names: `chat_group(chat_id)` holds every socket open on that chat (its user's tabs and any
-  admin who has it open); `ADMINS_GROUP` holds every admin dashboard.
+  admin who has it open); `ADMINS_GROUP` holds every admin dashboard; `user_group(user_pk)` holds
+  every socket of one user, whatever its path, and hears only `RECHECK_MESSAGE_TYPE` (chats.access).
 - The receivers at the bottom are connected to `chats.signals` in ChatsConfig.ready(). Services
   send those signals after their transaction commits, so whatever wrote the change (REST, a
   socket, a task) the same events leave, once, and never for a write that rolled back.
@@ -65,6 +66,8 @@ class CloseCode(enum.IntEnum):
     UNAUTHENTICATED = 4401
     FORBIDDEN = 4403
     NOT_FOUND = 4404
+    # The user already has DESK_SOCKETS_PER_USER sockets open (on any process).
+    TOO_MANY_SOCKETS = 4429
     # WebSocket's own "service restart": reconnect (and catch up with `sync`).
     RECONNECT = 1012
 
@@ -73,6 +76,8 @@ ADMINS_GROUP = "admins"
 
 # The channel-layer message type; AsyncConsumer dispatches it to a consumer's `desk_event`.
 LAYER_MESSAGE_TYPE = "desk.event"
+# Sent to a user's group when their access may have ended (chats.access); never reaches a client.
+RECHECK_MESSAGE_TYPE = "desk.recheck"
 
 # Fields that name support staff: left out of what a user's socket receives.
 STAFF_ONLY_FIELDS = frozenset({"admin"})
@@ -80,6 +85,10 @@ STAFF_ONLY_FIELDS = frozenset({"admin"})
 
 def chat_group(chat_id: uuid.UUID | str) -> str:
     return f"chat.{chat_id}"
+
+
+def user_group(user_pk: int | str) -> str:
+    return f"user.{user_pk}"
 
 
 # --- Building events -----------------------------------------------------------------------------
@@ -140,16 +149,18 @@ def chat_viewed(chat: SupportChat, admin: AbstractBaseUser, viewed_at: datetime)
 
 
 def chat_archive_changed(
-    kind: EventType, chat: SupportChat, admin: AbstractBaseUser | None
+    kind: EventType, row: SupportChat, admin: AbstractBaseUser | None
 ) -> Event:
+    """`row` is the chat as `selectors.chats_for_admin()` reads it, inside the transaction that
+    archived or restored it: read after the commit, a concurrent restore could already show, and
+    a `chat_archived` would carry `archived: false`."""
     # The dashboard moves the row between its tabs, so the event carries the row itself.
-    summary = selectors.chats_for_admin().get(id=chat.id)
     return as_json(
         {
             "type": kind,
-            "chat_id": chat.id,
+            "chat_id": row.id,
             "admin": staff_out(admin) if admin is not None else None,
-            "chat": ChatListItemOut.from_orm(summary).model_dump(),
+            "chat": ChatListItemOut.from_orm(row).model_dump(),
         }
     )
 
@@ -292,14 +303,14 @@ def chat_viewed_broadcast(
 
 
 def chat_archived_broadcast(
-    sender: Any, *, chat: SupportChat, admin: AbstractBaseUser, **kwargs: Any
+    sender: Any, *, row: SupportChat, admin: AbstractBaseUser, **kwargs: Any
 ) -> None:
     """Dashboards move the chat to the Archived tab (the user is not told: it is triage)."""
-    broadcast([(ADMINS_GROUP, chat_archive_changed(EventType.CHAT_ARCHIVED, chat, admin))])
+    broadcast([(ADMINS_GROUP, chat_archive_changed(EventType.CHAT_ARCHIVED, row, admin))])
 
 
 def chat_unarchived_broadcast(
-    sender: Any, *, chat: SupportChat, admin: AbstractBaseUser | None, **kwargs: Any
+    sender: Any, *, row: SupportChat, admin: AbstractBaseUser | None, **kwargs: Any
 ) -> None:
     """Dashboards move the chat back to the Active tab (admin is None: a user message did it)."""
-    broadcast([(ADMINS_GROUP, chat_archive_changed(EventType.CHAT_UNARCHIVED, chat, admin))])
+    broadcast([(ADMINS_GROUP, chat_archive_changed(EventType.CHAT_UNARCHIVED, row, admin))])

@@ -17,7 +17,7 @@ from django.db.models.functions import Coalesce, Left
 
 from chats.errors import InvalidInputError, NotFoundError
 from chats.models import SenderType, SupportChat, SupportMessage
-from chats.permissions import Role, require_admin
+from chats.permissions import Role, is_admin, require_admin
 
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
@@ -195,12 +195,12 @@ def _message_anchor(
 def chat_for_participant(*, user: AbstractBaseUser, chat_id: uuid.UUID) -> tuple[SupportChat, Role]:
     """The chat and the side `user` is on: its owner is the user, anyone else must be an admin.
 
-    Raises NotFoundError for an unknown chat, PermissionDeniedError for another user's chat.
+    Raises NotFoundError for an unknown chat, and for another user's chat unless `user` is an
+    admin: answered alike, a user cannot learn which chat ids exist.
     """
     chat = SupportChat.objects.filter(id=chat_id).first()
-    if chat is None:
-        raise NotFoundError("No such chat.")
-    if chat.user_id == user.pk:
+    if chat is not None and chat.user_id == user.pk:
         return chat, Role.USER
-    require_admin(user)
+    if chat is None or not is_admin(user):
+        raise NotFoundError("No such chat.")
     return chat, Role.ADMIN

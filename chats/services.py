@@ -2,6 +2,11 @@
 
 Each function owns its transaction, checks who is asking, and announces what it did through
 `chats.signals` so that broadcasts and emails leave only after the commit.
+
+Who is asking is checked against the database inside the transaction, not taken from the user
+object the caller holds: a websocket keeps the one it loaded when it opened, and the account may
+have been deactivated or demoted since. An admin costs one query (`require_current_admin`); a user
+is read with their chat, in the query that locks it.
 """
 
 from __future__ import annotations
@@ -15,10 +20,10 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from chats import signals
-from chats.errors import NotFoundError
+from chats import selectors, signals
+from chats.errors import NotFoundError, PermissionDeniedError
 from chats.models import AdminAction, ChatAuditEntry, SenderType, SupportChat, SupportMessage
-from chats.permissions import require_admin
+from chats.permissions import require_admin, require_current_admin
 from chats.validation import clean_content
 
 ONE_TICK = timedelta(microseconds=1)
@@ -38,13 +43,16 @@ def user_message_post(*, user: AbstractBaseUser, content: str) -> SupportMessage
         if chat is None:
             chat_get_or_create(user=user)
             chat = _chats_locked().get(user=user)
+        _require_active(chat.user)
         message = _message_add(chat, sender=user, sender_type=SenderType.USER, content=content)
         reopened = chat.archived_at is not None
         chat.archived_at = None
         chat.save(update_fields=["last_message_at", "message_count", "archived_at", "updated_at"])
         signals.send_on_commit(signals.message_created, message=message)
         if reopened:
-            signals.send_on_commit(signals.chat_unarchived, chat=chat, admin=None)
+            signals.send_on_commit(
+                signals.chat_unarchived, chat=chat, admin=None, row=_admin_row(chat)
+            )
     return message
 
 
@@ -55,6 +63,7 @@ def admin_reply_post(
     require_admin(admin)
     content = clean_content(content)
     with transaction.atomic():
+        require_current_admin(admin)
         chat = _chat_lock(chat_id)
         message = _message_add(chat, sender=admin, sender_type=SenderType.ADMIN, content=content)
         chat.save(update_fields=["last_message_at", "message_count", "updated_at"])
@@ -74,9 +83,10 @@ def messages_mark_read(
     it listed). Replies of other users' chats are never touched.
     """
     with transaction.atomic():
-        chat = SupportChat.objects.filter(user=user).first()
+        chat = SupportChat.objects.select_related("user").filter(user=user).first()
         if chat is None:
             return 0
+        _require_active(chat.user)
         unread = SupportMessage.objects.filter(
             chat=chat, sender_type=SenderType.ADMIN, read_at__isnull=True
         )
@@ -99,6 +109,7 @@ def chat_mark_viewed(*, admin: AbstractBaseUser, chat_id: uuid.UUID) -> datetime
     require_admin(admin)
     viewed_at = timezone.now()
     with transaction.atomic():
+        require_current_admin(admin)
         chat = _chat_lock(chat_id)
         chat.admin_viewed_at = viewed_at
         chat.save(update_fields=["admin_viewed_at", "updated_at"])
@@ -111,12 +122,15 @@ def chat_archive(*, admin: AbstractBaseUser, chat_id: uuid.UUID) -> SupportChat:
     """Move the chat to the Archived tab. Archiving an archived chat changes nothing."""
     require_admin(admin)
     with transaction.atomic():
+        require_current_admin(admin)
         chat = _chat_lock(chat_id)
         if chat.archived_at is None:
             chat.archived_at = timezone.now()
             chat.save(update_fields=["archived_at", "updated_at"])
             ChatAuditEntry.objects.create(chat=chat, actor=admin, action=AdminAction.ARCHIVED)
-            signals.send_on_commit(signals.chat_archived, chat=chat, admin=admin)
+            signals.send_on_commit(
+                signals.chat_archived, chat=chat, admin=admin, row=_admin_row(chat)
+            )
     return chat
 
 
@@ -124,12 +138,15 @@ def chat_unarchive(*, admin: AbstractBaseUser, chat_id: uuid.UUID) -> SupportCha
     """Move the chat back to the Active tab. Restoring an active chat changes nothing."""
     require_admin(admin)
     with transaction.atomic():
+        require_current_admin(admin)
         chat = _chat_lock(chat_id)
         if chat.archived_at is not None:
             chat.archived_at = None
             chat.save(update_fields=["archived_at", "updated_at"])
             ChatAuditEntry.objects.create(chat=chat, actor=admin, action=AdminAction.UNARCHIVED)
-            signals.send_on_commit(signals.chat_unarchived, chat=chat, admin=admin)
+            signals.send_on_commit(
+                signals.chat_unarchived, chat=chat, admin=admin, row=_admin_row(chat)
+            )
     return chat
 
 
@@ -137,6 +154,19 @@ def _chats_locked() -> QuerySet[SupportChat]:
     # The row lock serializes writers on one chat (PostgreSQL; SQLite's IMMEDIATE transactions
     # serialize all writers), so message timestamps follow commit order within a chat.
     return SupportChat.objects.select_for_update(of=("self",)).select_related("user")
+
+
+def _require_active(owner: AbstractBaseUser) -> None:
+    # `owner` is the chat's user as this transaction read it with the chat (no query of its own),
+    # not the caller's copy.
+    if not owner.is_active:
+        raise PermissionDeniedError("This account is no longer active.")
+
+
+def _admin_row(chat: SupportChat) -> SupportChat:
+    # Read here, under the chat's row lock, not after the commit: by then a concurrent archive or
+    # restore may have committed, and an event would carry a state its own write never had.
+    return selectors.chats_for_admin().get(id=chat.id)
 
 
 def _chat_lock(chat_id: uuid.UUID) -> SupportChat:

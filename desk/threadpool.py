@@ -1,4 +1,4 @@
-"""Long-lived threads for the synchronous part of HTTP requests.
+"""Long-lived threads for the synchronous part of HTTP requests, taken only once the body is in.
 
 Under ASGI, Django runs a request's synchronous code (middleware hooks, sync views, the database
 work of async views) on a thread of its own: a new thread for every request, started and joined
@@ -6,38 +6,185 @@ each time. That costs CPU on every request and, with it, a fresh database connec
 This wrapper hands each HTTP request one of a fixed set of long-lived threads instead (as a WSGI
 server's thread pool would), using asgiref's ThreadSensitiveContext with an executor we own.
 
-Requests beyond the pool's size wait for a free thread rather than starting more: the number of
-threads, and so of database connections, each process uses is bounded.
+The number of threads, and so of database connections, each process uses is bounded; that makes
+them worth guarding. Django reads the whole request body before anything else, so a request that
+took its thread on arrival held it for as long as its client took to send the body: sixteen
+clients that sent headers and then nothing stopped every other request of the process. So:
+
+- the body is read here first, on the event loop, where a slow one costs a socket and a coroutine,
+  then replayed to Django: within `body_timeout` seconds of the headers (408 after), up to
+  `max_body_size` bytes (413 beyond, as Django's own DATA_UPLOAD_MAX_MEMORY_SIZE check would);
+- a request then waits at most `thread_wait` seconds for a free thread: when every thread stays busy
+  that long, the process is overloaded, and it answers 503 with Retry-After rather than queue
+  without end.
+
+Headers are guarded by the HTTP protocol itself (desk/server.py). Websockets pass straight through.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import json
+import logging
+import tempfile
+from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import IO, Any
 
 from asgiref.sync import ThreadSensitiveContext
 
-ASGIApp = Any
+from desk.middleware import RETRY_AFTER_SECONDS, UNAVAILABLE_DETAIL
+
+Scope = dict[str, Any]
+Message = dict[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+# Bodies up to this size wait in memory, larger ones in a temporary file: a few hundred clients each
+# sending a body of the largest allowed size cost disk, not a few hundred times that in memory.
+BODY_IN_MEMORY = 64 * 1024
+# The size of the chunks a spooled body is replayed in.
+REPLAY_CHUNK = 64 * 1024
+
+logger = logging.getLogger(__name__)
+
+BODY_TIMEOUT_DETAIL = "The request body did not arrive in time."
+BODY_TOO_LARGE_DETAIL = "The request body is larger than the {limit} bytes allowed."
 
 
 class RequestThreadPool:
-    def __init__(self, app: ASGIApp, *, threads: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        threads: int,
+        thread_wait: float,
+        body_timeout: float,
+        max_body_size: int | None,
+        api_prefix: Callable[[], str] | None = None,
+    ) -> None:
         self.app = app
         self.threads = threads
+        self.thread_wait = thread_wait
+        self.body_timeout = body_timeout
+        self.max_body_size = max_body_size
+        # Refusals under the API answer in its documented shape, {"detail": "..."}; pages in text.
+        self.api_prefix = api_prefix
         self._idle: asyncio.LifoQueue[ThreadPoolExecutor] | None = None
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    @classmethod
+    def from_settings(cls, app: ASGIApp) -> RequestThreadPool:
+        from django.conf import settings
+        from django.urls import reverse
+
+        return cls(
+            app,
+            threads=settings.DESK_REQUEST_THREADS,
+            thread_wait=settings.DESK_REQUEST_THREAD_WAIT,
+            body_timeout=settings.DESK_BODY_TIMEOUT,
+            max_body_size=settings.DATA_UPLOAD_MAX_MEMORY_SIZE,
+            # Resolved on first use: the URLconf imports every app's API module.
+            api_prefix=functools.cache(lambda: reverse("api:api-root")),
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        idle = self._pool()
-        executor = await idle.get()
-        try:
-            async with ThreadSensitiveContext(executor=executor):
-                await self.app(scope, receive, send)
-        finally:
-            idle.put_nowait(executor)
+        if self._declared_too_large(scope):
+            await self._refuse(scope, send, 413, self._too_large_detail(), close=True)
+            return
+        with tempfile.SpooledTemporaryFile(max_size=BODY_IN_MEMORY) as body:
+            try:
+                async with asyncio.timeout(self.body_timeout):
+                    complete = await self._read_body(receive, body)
+            except TimeoutError:
+                await self._refuse(scope, send, 408, BODY_TIMEOUT_DETAIL, close=True)
+                return
+            except BodyTooLargeError:
+                await self._refuse(scope, send, 413, self._too_large_detail(), close=True)
+                return
+            if not complete:
+                return  # The client went away; nobody is left to answer.
+            idle = self._pool()
+            try:
+                # A free thread needs no timer (a few microseconds on every request otherwise).
+                executor = idle.get_nowait() if not idle.empty() else None
+                if executor is None:
+                    async with asyncio.timeout(self.thread_wait):
+                        executor = await idle.get()
+            except TimeoutError:
+                logger.warning(
+                    "every request thread stayed busy for %g s: %s answered 503",
+                    self.thread_wait,
+                    scope.get("path"),
+                )
+                await self._refuse(
+                    scope, send, 503, UNAVAILABLE_DETAIL, retry_after=RETRY_AFTER_SECONDS
+                )
+                return
+            try:
+                async with ThreadSensitiveContext(executor=executor):
+                    await self.app(scope, _replay(body, receive), send)
+            finally:
+                idle.put_nowait(executor)
+
+    async def _read_body(self, receive: Receive, body: IO[bytes]) -> bool:
+        """Read the whole body into `body`; False if the client disconnected first."""
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return False
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if self.max_body_size is not None and size > self.max_body_size:
+                raise BodyTooLargeError
+            body.write(chunk)
+            if not message.get("more_body", False):
+                return True
+
+    def _declared_too_large(self, scope: Scope) -> bool:
+        # A Content-Length over the limit is refused before a byte of the body is read.
+        if self.max_body_size is None:
+            return False
+        return any(
+            name == b"content-length" and value.isdigit() and int(value) > self.max_body_size
+            for name, value in scope.get("headers", ())
+        )
+
+    def _too_large_detail(self) -> str:
+        return BODY_TOO_LARGE_DETAIL.format(limit=self.max_body_size)
+
+    async def _refuse(
+        self,
+        scope: Scope,
+        send: Send,
+        status: int,
+        detail: str,
+        *,
+        close: bool = False,
+        retry_after: int | None = None,
+    ) -> None:
+        """Answer without Django: its middleware never sees these requests."""
+        if self.api_prefix is not None and scope.get("path", "").startswith(self.api_prefix()):
+            content, kind = json.dumps({"detail": detail}).encode(), b"application/json"
+        else:
+            content, kind = detail.encode(), b"text/plain; charset=utf-8"
+        headers = [
+            (b"content-type", kind),
+            (b"content-length", str(len(content)).encode()),
+            (b"x-content-type-options", b"nosniff"),
+        ]
+        if retry_after is not None:
+            headers.append((b"retry-after", str(retry_after).encode()))
+        if close:
+            # The rest of an unread body would otherwise be parsed as the next request.
+            headers.append((b"connection", b"close"))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": content})
 
     def _pool(self) -> asyncio.LifoQueue[ThreadPoolExecutor]:
         # Created on first use, inside the server's event loop. Last in, first out: a few hot
@@ -49,3 +196,33 @@ class RequestThreadPool:
                     ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"desk-request-{n}")
                 )
         return self._idle
+
+
+class BodyTooLargeError(Exception):
+    pass
+
+
+def _replay(body: IO[bytes], receive: Receive) -> Receive:
+    """`receive` for the app: the body read already, then the client's own (for disconnects)."""
+    body.seek(0)
+    chunks = _chunks(body)
+    pending: Message | None = next(chunks)
+
+    async def replayed() -> Message:
+        nonlocal pending
+        if pending is None:
+            return await receive()
+        message, pending = pending, next(chunks, None)
+        return message
+
+    return replayed
+
+
+def _chunks(body: IO[bytes]) -> Iterator[Message]:
+    chunk = body.read(REPLAY_CHUNK)
+    while True:
+        following = body.read(REPLAY_CHUNK)
+        yield {"type": "http.request", "body": chunk, "more_body": bool(following)}
+        if not following:
+            return
+        chunk = following

@@ -1,12 +1,18 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from desk import views
+from desk import accounts, views
 from desk.api import api
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("admin/", admin.site.urls),
+    # Before Django's account pages, so that it replaces their unlimited reset page.
+    path(
+        "accounts/password_reset/",
+        accounts.PasswordResetView.as_view(),
+        name="password_reset",
+    ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/", api.urls),
     path("desk/", include("chats.urls")),

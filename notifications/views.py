@@ -15,9 +15,14 @@ from notifications.models import ClickOutcome
 
 @require_http_methods(["GET", "HEAD"])
 def open_chat(request: HttpRequest, token: str) -> HttpResponse:
-    """The email's button: marks its replies read and opens the widget on the host page."""
+    """The email's button: marks its replies read and opens the widget on the host page.
+
+    HEAD gets the same answer and changes nothing: link checkers and mailbox scanners send it.
+    """
     try:
-        opened = services.reply_email_open(token=token, user=request.user)
+        opened = services.reply_email_open(
+            token=token, user=request.user, act=request.method != "HEAD"
+        )
     except links.ExpiredLinkError:
         return _link_problem(request, expired=True)
     except links.InvalidLinkError:

@@ -31,6 +31,7 @@ import redis
 from django.conf import settings
 
 from desk.embedded import dies_with_parent
+from desk.server import uvicorn_command
 
 BASE_DIR = Path(__file__).resolve().parents[1]
 START_TIMEOUT = 60.0
@@ -205,17 +206,14 @@ def spawn(
 
 
 def start_server(name: str, env: Mapping[str, str], workdir: Path, port: int = 0) -> Server:
-    """`python -m uvicorn desk.asgi:application`, as `make run` starts it."""
+    """`python -m uvicorn desk.asgi:application`, as `make run` starts it (desk/server.py)."""
     port = port or free_port()
     process = spawn(
         name,
-        [sys.executable, "-m", "uvicorn", "desk.asgi:application",
-         "--host", "127.0.0.1", "--port", str(port),
-         "--ws-per-message-deflate", "false",
-         "--lifespan", "off", "--no-access-log", "--timeout-graceful-shutdown", "2"],
+        uvicorn_command(host="127.0.0.1", port=port, graceful_shutdown=2),
         env,
         workdir,
-    )  # fmt: skip
+    )
     return Server(name, port, process, workdir / f"{name}.log")
 
 

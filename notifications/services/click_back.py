@@ -22,18 +22,23 @@ class Opened:
     marked_read: int = 0
 
 
-def reply_email_open(*, token: str, user: AbstractBaseUser | AnonymousUser) -> Opened:
+def reply_email_open(
+    *, token: str, user: AbstractBaseUser | AnonymousUser, act: bool = True
+) -> Opened:
     """Follow the link of a reply email, and record the click.
 
     The link's user gets the email's replies marked read, with the same `messages_read` event as
     the widget's mark-read. Anyone else is refused, nothing marked. Raises InvalidLinkError for a
     token desk did not sign (or whose email is gone), ExpiredLinkError for an old one.
+
+    With `act=False` (a HEAD request: link checkers and mail scanners send them) the outcome is
+    worked out the same way, so the answer is the same, but nothing is marked or recorded.
     """
     try:
         opened = links.open_token_read(token)
     except links.ExpiredLinkError as exc:
         email = ReplyEmail.objects.filter(id=exc.token.email_id).only("id").first()
-        if email is not None:
+        if email is not None and act:
             ReplyEmailClick.objects.create(
                 email=email, user=_known(user), outcome=ClickOutcome.EXPIRED
             )
@@ -42,12 +47,16 @@ def reply_email_open(*, token: str, user: AbstractBaseUser | AnonymousUser) -> O
     if email is None or str(email.user_id) != opened.user_pk:
         raise links.InvalidLinkError
     if not user.is_authenticated:
-        ReplyEmailClick.objects.create(email=email, outcome=ClickOutcome.LOGIN_REQUIRED)
+        if act:
+            ReplyEmailClick.objects.create(email=email, outcome=ClickOutcome.LOGIN_REQUIRED)
         return Opened(ClickOutcome.LOGIN_REQUIRED)
     if user.pk != email.user_id:
-        ReplyEmailClick.objects.create(email=email, user=user, outcome=ClickOutcome.OTHER_USER)
-        logger.warning("email %s: link opened by user %s, refused", email.id, user.pk)
+        if act:
+            ReplyEmailClick.objects.create(email=email, user=user, outcome=ClickOutcome.OTHER_USER)
+            logger.warning("email %s: link opened by user %s, refused", email.id, user.pk)
         return Opened(ClickOutcome.OTHER_USER)
+    if not act:
+        return Opened(ClickOutcome.OPENED)
 
     with transaction.atomic():
         # The same service as the widget's mark-read (same lock, same messages_read event),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from anymail.signals import AnymailTrackingEvent, EventType, RejectReason
 from django.utils import timezone
@@ -19,7 +20,19 @@ def address_normalize(address: str) -> str:
     return address.strip().lower()
 
 
+# What unsubscribe_token_new makes (URL-safe base64), within the column's length. A token of any
+# other shape matches no one, and is not sent to the database: PostgreSQL fails a query holding
+# a NUL instead of finding nothing.
+TOKEN_CHARACTERS = re.compile(r"[A-Za-z0-9_-]+")
+TOKEN_MAX_LENGTH = int(
+    getattr(EmailPreference._meta.get_field("unsubscribe_token"), "max_length", 0) or 0
+)
+
+
 def preference_by_token(*, token: str) -> EmailPreference | None:
+    """The preference an unsubscribe link's token names, or None for any other string."""
+    if len(token) > TOKEN_MAX_LENGTH or not TOKEN_CHARACTERS.fullmatch(token):
+        return None
     return EmailPreference.objects.filter(unsubscribe_token=token).first()
 
 

@@ -16,6 +16,7 @@ The life of a reply email:
 from __future__ import annotations
 
 import logging
+import re
 import smtplib
 import uuid
 from dataclasses import dataclass, field
@@ -66,7 +67,13 @@ PERMANENT_ERRORS: tuple[type[BaseException], ...] = (
     AnymailSerializationError,
     ImproperlyConfigured,
     smtplib.SMTPRecipientsRefused,
+    # Django's BadHeaderError is ValueError: the message cannot be written out (a header with a
+    # line break, say) and never will be. anymail's own invalid-input errors are ValueErrors too;
+    # its provider and network errors are not.
+    ValueError,
 )
+# No mailbox address holds a control character; a CR or LF would split the To: header.
+ADDRESS_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
 
 # --- deciding ------------------------------------------------------------------------------------
@@ -219,6 +226,16 @@ def reply_email_deliver(*, email_id: uuid.UUID) -> Delivery:
         _finish(email_id, EmailStatus.CANCELLED, cancel_reason=reason)
         return Delivery(Outcome.CANCELLED)
     address = _address(user)
+    if ADDRESS_CONTROL_CHARACTERS.search(address):
+        # Checked before any backend sees it: one that did not refuse the address might take
+        # the line break as the start of a header of the user's choosing.
+        logger.warning("email %s: the user's address holds a control character", email_id)
+        _finish(
+            email_id,
+            EmailStatus.FAILED,
+            last_error=f"Invalid address {address!r}: it holds a control character.",
+        )
+        return Delivery(Outcome.FAILED)
     try:
         message = emails.reply_email_build(
             emails.ReplyEmailContent(

@@ -152,6 +152,60 @@ def test_reply_to_an_unknown_chat_is_not_found(admin: Any) -> None:
         services.admin_reply_post(admin=admin, chat_id=uuid.uuid4(), content="hi")
 
 
+# --- a stale identity (a socket holds the user it loaded when it opened) --------------------------
+
+
+def _changed_behind_its_back(account: Any, **changes: Any) -> Any:
+    """`account` as a socket loaded it; the database has `changes` since (no signal sent)."""
+    type(account).objects.filter(pk=account.pk).update(**changes)
+    return account
+
+
+def test_a_deactivated_admins_stale_user_object_cannot_reply(admin: Any, chat: SupportChat) -> None:
+    stale = _changed_behind_its_back(admin, is_active=False)
+    with pytest.raises(PermissionDeniedError):
+        services.admin_reply_post(admin=stale, chat_id=chat.id, content="one last reply")
+    assert not SupportMessage.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "action", [services.chat_archive, services.chat_unarchive, services.chat_mark_viewed]
+)
+def test_a_demoted_admins_stale_user_object_cannot_act_on_a_chat(
+    action: Any, admin: Any, chat: SupportChat
+) -> None:
+    stale = _changed_behind_its_back(admin, is_staff=False)
+    with pytest.raises(PermissionDeniedError):
+        action(admin=stale, chat_id=chat.id)
+    assert audit(chat) == []
+
+
+def test_a_deactivated_users_stale_user_object_cannot_post(user: Any, chat: SupportChat) -> None:
+    stale = _changed_behind_its_back(user, is_active=False)
+    with pytest.raises(PermissionDeniedError):
+        services.user_message_post(user=stale, content="after deactivation")
+    assert not SupportMessage.objects.exists()
+
+
+def test_a_deactivated_users_stale_user_object_cannot_mark_replies_read(
+    user: Any, reply: Any
+) -> None:
+    reply("unread")
+    stale = _changed_behind_its_back(user, is_active=False)
+    with pytest.raises(PermissionDeniedError):
+        services.messages_mark_read(user=stale)
+    assert SupportMessage.objects.get().read_at is None
+
+
+def test_checking_the_admin_against_the_database_costs_one_query(
+    admin: Any, chat: SupportChat, django_assert_num_queries: Any
+) -> None:
+    from chats.permissions import require_current_admin
+
+    with django_assert_num_queries(1):
+        require_current_admin(admin)
+
+
 # --- unread for admin -----------------------------------------------------------------------------
 
 

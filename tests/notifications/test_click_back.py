@@ -248,3 +248,57 @@ def test_a_link_to_another_email_marks_only_that_emails_replies(
     browser.get(link)
 
     assert unread([*replies, later]) == [False, False, True]
+
+
+# --- HEAD: link checkers and mailbox scanners ask without meaning to click -----------------------
+
+# Who follows the link, and when: each gets its own answer (into the chat, the login page, a
+# refusal, the expired page).
+FOLLOWERS = ["the links user", "logged out", "another user", "the links user, too late"]
+
+
+def follow(browser: Client, link: str, method: str, who: str, user: Any, other: Any) -> Any:
+    if who in ("the links user", "the links user, too late"):
+        browser.force_login(user)
+    elif who == "another user":
+        browser.force_login(other)
+    when = "2026-02-12 10:05:01" if who.endswith("too late") else "2026-01-29 10:10:00"
+    with freeze_time(when):
+        return browser.generic(method, link)
+
+
+def test_a_head_request_by_the_links_user_marks_nothing(
+    link: str,
+    browser: Client,
+    user: Any,
+    replies: list[SupportMessage],
+    announced: list[dict[str, Any]],
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    browser.force_login(user)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = browser.head(link)
+
+    assert response.status_code == 302
+    assert unread(replies) == [True, True]
+    assert announced == []
+
+
+@pytest.mark.parametrize("who", FOLLOWERS)
+def test_a_head_request_records_no_click(
+    who: str, link: str, browser: Client, user: Any, other_user: Any
+) -> None:
+    follow(browser, link, "HEAD", who, user, other_user)
+
+    assert clicks() == []
+
+
+@pytest.mark.parametrize("who", FOLLOWERS)
+def test_a_head_request_gets_the_status_and_location_a_get_would(
+    who: str, link: str, user: Any, other_user: Any
+) -> None:
+    head = follow(Client(), link, "HEAD", who, user, other_user)
+    get = follow(Client(), link, "GET", who, user, other_user)
+
+    assert (head.status_code, head.get("Location")) == (get.status_code, get.get("Location"))

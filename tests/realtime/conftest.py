@@ -14,9 +14,10 @@ from asgiref.testing import ApplicationCommunicator
 from channels.db import database_sync_to_async
 from django.test import Client
 
-from chats import ratelimit
+from chats import access, ratelimit
 
-ORIGIN = "http://testserver"
+HOST = "testserver"
+ORIGIN = f"http://{HOST}"
 # Generous: on the Redis layer an event crosses Redis twice; a slow CI machine must not flake.
 EVENT_TIMEOUT = 5.0
 
@@ -65,10 +66,15 @@ def redis_layer(settings: Any, own_redis_namespace: str) -> str:
     return "redis"
 
 
-def session_cookie(user: Any) -> str:
+def logged_in(user: Any) -> Client:
+    """A browser with a session of its own for `user` (call from a thread in async tests)."""
     client = Client()
     client.force_login(user)
-    return str(client.cookies["sessionid"].value)
+    return client
+
+
+def session_cookie(user: Any) -> str:
+    return str(logged_in(user).cookies["sessionid"].value)
 
 
 class WebsocketCommunicator(ApplicationCommunicator):  # type: ignore[misc]
@@ -79,6 +85,9 @@ class WebsocketCommunicator(ApplicationCommunicator):  # type: ignore[misc]
     """
 
     def __init__(self, application: Any, path: str, headers: list[tuple[bytes, bytes]]) -> None:
+        # A browser always sends Host; desk's origin check compares Origin with it.
+        if not any(name == b"host" for name, _ in headers):
+            headers = [(b"host", HOST.encode()), *headers]
         scope = {
             "type": "websocket",
             "path": path,
@@ -158,23 +167,39 @@ OpenSocket = Callable[..., Awaitable[Socket]]
 async def ws() -> AsyncIterator[OpenSocket]:
     """`await ws(path, user)` opens a socket (user None: anonymous); all are closed afterwards.
 
-    The handshake is accepted even for a refused socket (so its close code reaches the client):
-    check `await socket.close_code()` for refusals.
+    Each socket gets a session of its own; `session=client` opens it with that logged-in test
+    Client's session instead (to log that session out, say). `before_handshake` is awaited after
+    the application has started and before the client's connect frame. The handshake is accepted
+    even for a refused socket (so its close code reaches the client): check `socket.close_code()`.
     """
     from desk.asgi import application
 
     sockets: list[Socket] = []
 
     async def open_socket(
-        path: str, user: Any = None, *, origin: str | None = ORIGIN, accepted: bool = True
+        path: str,
+        user: Any = None,
+        *,
+        origin: str | None = ORIGIN,
+        accepted: bool = True,
+        session: Client | None = None,
+        before_handshake: Callable[[], Awaitable[Any]] | None = None,
     ) -> Socket:
         headers = []
         if origin is not None:
             headers.append((b"origin", origin.encode()))
-        if user is not None:
+        if session is not None:
+            cookie = session.cookies["sessionid"].value
+            headers.append((b"cookie", f"sessionid={cookie}".encode()))
+        elif user is not None:
             cookie = await database_sync_to_async(session_cookie)(user)
             headers.append((b"cookie", f"sessionid={cookie}".encode()))
         socket = Socket(WebsocketCommunicator(application, path, headers=headers))
+        if before_handshake is not None:
+            # Started now, not on the first frame as asgiref would: its middleware loads the
+            # user while the client's connect frame is still to come.
+            _ = socket.communicator.future
+            await before_handshake()
         connected, _ = await socket.communicator.connect(within=EVENT_TIMEOUT)
         assert connected is accepted, "handshake accepted" if accepted else "handshake refused"
         socket.open = connected
@@ -185,6 +210,7 @@ async def ws() -> AsyncIterator[OpenSocket]:
     for socket in sockets:
         await socket.disconnect()
     await ratelimit.close()
+    await access.close()
 
 
 @pytest_asyncio.fixture

@@ -38,11 +38,12 @@ async def test_anonymous_chat_socket_is_closed_with_4401(
     assert await socket.close_code() == 4401
 
 
-async def test_another_users_chat_socket_is_closed_with_4403(
+async def test_another_users_chat_socket_is_closed_with_4404_like_an_unknown_chat(
     ws: OpenSocket, layer: str, other_user: Any, chat: SupportChat
 ) -> None:
+    # The same answer as for a chat that does not exist: a user cannot probe which ids exist.
     socket = await ws(chat_path(chat.id), other_user)
-    assert await socket.close_code() == 4403
+    assert await socket.close_code() == 4404
 
 
 async def test_unknown_chat_socket_is_closed_with_4404(
@@ -72,7 +73,7 @@ async def test_refused_socket_receives_no_events_of_the_chat(
     ws: OpenSocket, layer: str, user: Any, other_user: Any, chat: SupportChat
 ) -> None:
     intruder = await ws(chat_path(chat.id), other_user)
-    assert await intruder.close_code() == 4403
+    assert await intruder.close_code() == 4404
     owner = await ws(chat_path(chat.id), user)
     await owner.send(action="send_message", content="private")
     assert (await owner.event())["type"] == "new_message"

@@ -22,6 +22,9 @@ from tests.live import LiveDesk, Server, live_desk, rest
 
 EVENT_TIMEOUT = 10.0
 MESSAGES_PER_MINUTE = 5
+SOCKETS_PER_USER = 4
+# From a change of access on one server to the close of a socket on the other.
+REVOKED_WITHIN = 2.0
 
 pytestmark = pytest.mark.asyncio
 
@@ -32,9 +35,12 @@ Desk = LiveDesk
 def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
     with live_desk(
         Path(tmp_path_factory.mktemp("e2e")),
-        users=["ann", "ben", "flo"],
+        users=["ann", "ben", "flo", "hal", "ivy"],
         admins=["admin1", "admin2"],
-        env={"DESK_SOCKET_MESSAGES_PER_MINUTE": str(MESSAGES_PER_MINUTE)},
+        env={
+            "DESK_SOCKET_MESSAGES_PER_MINUTE": str(MESSAGES_PER_MINUTE),
+            "DESK_SOCKETS_PER_USER": str(SOCKETS_PER_USER),
+        },
     ) as desk:
         yield desk
 
@@ -174,7 +180,7 @@ async def test_the_message_limit_is_shared_by_a_users_sockets_on_both_servers(de
 
 
 @pytest.mark.parametrize(
-    ("who", "code"), [(None, 4401), ("ben", 4403)], ids=["anonymous", "other-user"]
+    ("who", "code"), [(None, 4401), ("ben", 4404)], ids=["anonymous", "other-user"]
 )
 async def test_the_real_server_delivers_the_documented_close_codes(
     desk: Desk, who: str | None, code: int
@@ -186,6 +192,43 @@ async def test_the_real_server_delivers_the_documented_close_codes(
                 await websocket.recv()
     assert closed.value.rcvd is not None
     assert closed.value.rcvd.code == code
+
+
+async def close_code(websocket: ClientConnection, within: float = EVENT_TIMEOUT) -> int:
+    """Wait for the server to close the socket (skipping events); its close code."""
+    received: ConnectionClosed | None = None
+    async with asyncio.timeout(within):
+        try:
+            while True:
+                await websocket.recv()
+        except ConnectionClosed as closed:
+            received = closed
+    assert received is not None
+    assert received.rcvd is not None
+    return received.rcvd.code
+
+
+async def test_logging_out_on_one_server_closes_that_sessions_socket_on_the_other(
+    desk: Desk,
+) -> None:
+    async with opened(desk.a, chat_socket(desk, "hal"), desk.cookies["hal"]) as widget:
+        await asyncio.to_thread(rest, desk.b, "POST", "/accounts/logout/", desk.cookies["hal"])
+        assert await close_code(widget, within=REVOKED_WITHIN) == 4401
+    answer = await asyncio.to_thread(rest, desk.a, "GET", "/api/support_chat", desk.cookies["hal"])
+    assert answer.status == 401, "the session really ended"
+
+
+async def test_the_socket_cap_counts_a_users_sockets_on_both_servers(desk: Desk) -> None:
+    async with contextlib.AsyncExitStack() as stack:
+        for n in range(SOCKETS_PER_USER):
+            websocket = await stack.enter_async_context(
+                opened(desk.servers[n % 2], chat_socket(desk, "ivy"), desk.cookies["ivy"])
+            )
+            # Answered, so open: a socket over the cap is closed instead.
+            await send(websocket, action="sync", after="none", request_id="open?")
+            await next_event(websocket, type="error", request_id="open?")
+        async with opened(desk.a, chat_socket(desk, "ivy"), desk.cookies["ivy"]) as one_too_many:
+            assert await close_code(one_too_many) == 4429
 
 
 async def test_the_real_server_refuses_a_foreign_origin_at_the_handshake(desk: Desk) -> None:

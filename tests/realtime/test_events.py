@@ -98,14 +98,15 @@ def test_documented_examples_have_the_shape_of_real_events(
     message = services.user_message_post(user=user, content="hi")
     reply = services.admin_reply_post(admin=admin, chat_id=chat.id, content="hello")
     page = selectors.MessagePage(messages=[reply], has_more=False)
+    row = selectors.chats_for_admin().get(id=chat.id)
     real = [
         events.new_message(message),
         events.new_message_for_admins(message),
         events.new_message_for_admins(reply),
         events.messages_read(chat, [reply.id], timezone.now()),
         events.chat_viewed(chat, admin, timezone.now()),
-        events.chat_archive_changed(EventType.CHAT_ARCHIVED, chat, admin),
-        events.chat_archive_changed(EventType.CHAT_UNARCHIVED, chat, None),
+        events.chat_archive_changed(EventType.CHAT_ARCHIVED, row, admin),
+        events.chat_archive_changed(EventType.CHAT_UNARCHIVED, row, None),
         events.typing(chat.id, sender_type=Role.ADMIN, is_typing=True),
         events.sync(chat.id, page, "c-19"),
         events.error(ErrorCode.INVALID, "x", field="content", request_id="c-18"),

@@ -25,6 +25,9 @@ DJANGO_MIDDLEWARE = {
     "desk.middleware.XFrameOptionsMiddleware": (
         "django.middleware.clickjacking.XFrameOptionsMiddleware"
     ),
+    "desk.middleware.ContentSecurityPolicyMiddleware": (
+        "django.middleware.csp.ContentSecurityPolicyMiddleware"
+    ),
 }
 
 MIDDLEWARE = [DJANGO_MIDDLEWARE.get(path, path) for path in MIDDLEWARE]

@@ -226,9 +226,10 @@ ROWS: dict[str, list[Case]] = {
             "unknown chat",
         ),
     ],
-    # The schema and its docs describe the API, never data: public, like the source.
-    "/api/openapi.json": [get("/api/openapi.json", PUBLIC)],
-    "/api/docs": [get("/api/docs", PUBLIC)],
+    # The schema and its docs describe the API, never data; still, outside DEBUG they are for
+    # support staff unless DESK_API_DOCS says otherwise (every mode: tests/desk/test_api_docs.py).
+    "/api/openapi.json": [get("/api/openapi.json", ADMIN_PAGE)],
+    "/api/docs": [get("/api/docs", ADMIN_PAGE)],
     "/api/": [get("/api/", everyone(404))],
     # --- The admins' dashboard ---
     "/desk/": [get("/desk/", ADMIN_PAGE)],
@@ -536,9 +537,10 @@ def socket_roles(
 
 SOCKET_ROWS: dict[str, list[SocketCase]] = {
     "ws/support_chat/<str:chat_id>/": [
+        # Another user gets 4404, as for a chat that does not exist: no probing of chat ids.
         SocketCase(
             lambda world: f"/ws/support_chat/{world.chat.id}/",
-            socket_roles(4401, OPEN, 4403, 4401, OPEN),
+            socket_roles(4401, OPEN, 4404, 4401, OPEN),
         ),
         SocketCase(
             lambda world: f"/ws/support_chat/{UNKNOWN_CHAT}/",
@@ -597,7 +599,7 @@ async def socket_outcome(path: str, cookie: str | None, origin: str | None = ORI
 async def test_each_role_gets_the_expected_socket_answer(
     route: str, world: World, browsers: dict[str, Client]
 ) -> None:
-    from chats import ratelimit
+    from chats import access, ratelimit
 
     cookies = {
         role: browser.cookies["sessionid"].value if "sessionid" in browser.cookies else None
@@ -616,6 +618,7 @@ async def test_each_role_gets_the_expected_socket_answer(
                     )
     finally:
         await ratelimit.close()
+        await access.close()
     assert not failures, "\n".join(failures)
 
 

@@ -112,8 +112,22 @@ def owner_cookie(world: World, browsers: dict[str, Client]) -> str:
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize(
     "origin",
-    [FOREIGN_ORIGIN, "http://testserver.evil.example", "null", None],
-    ids=["another site", "a look-alike host", "null (sandboxed page)", "no Origin header"],
+    [
+        FOREIGN_ORIGIN,
+        "http://testserver.evil.example",
+        "http://testserver:9999",
+        "https://testserver",
+        "null",
+        None,
+    ],
+    ids=[
+        "another site",
+        "a look-alike host",
+        "another port of the same host",
+        "the same host over another scheme",
+        "null (sandboxed page)",
+        "no Origin header",
+    ],
 )
 async def test_a_socket_opened_from_another_origin_is_refused(
     origin: str | None, world: World, owner_cookie: str

@@ -1,0 +1,64 @@
+"""Whether a GET may have its side effects: not when another site sent the browser here.
+
+Opening a chat marks it viewed (an audit row, a `chat_viewed` broadcast to the other admins). The
+session cookie is SameSite=Lax, so a link on another site, or a page that navigates the admin's
+browser, arrives logged in: without this check any site could make an admin "view" a chat. Such a
+request is still answered (the page, the JSON); only its side effect is skipped.
+"""
+
+from __future__ import annotations
+
+import copy
+from urllib.parse import urlsplit
+
+from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import CsrfViewMiddleware
+
+# Sec-Fetch-Site values a request may act on: from desk's own pages, or typed into the address bar
+# (or a bookmark). "same-site" is left out: a sibling subdomain can be another application.
+ACTING_FETCH_SITES = frozenset({"same-origin", "none"})
+
+
+def request_is_cross_site(request: HttpRequest) -> bool:
+    """True when the browser says another site started the request, or its Origin shows it.
+
+    - Sec-Fetch-Site, which browsers send and page scripts cannot set, decides when present: only
+      "same-origin" and "none" are desk's own.
+    - Without it (older browsers), the Origin header, or else the Referer's origin, must be one
+      Django's CSRF check accepts: the request's own origin or one of CSRF_TRUSTED_ORIGINS.
+    - A request with none of these (an API client, curl) is not cross-site.
+    """
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    if fetch_site is not None:
+        return fetch_site.strip().lower() not in ACTING_FETCH_SITES
+    origin = request.headers.get("Origin")
+    if origin is None:
+        referer = request.headers.get("Referer")
+        if referer is None:
+            return False
+        origin = _origin_of(referer)
+    return origin is None or not _origin_trusted(request, origin)
+
+
+def _origin_of(url: str) -> str | None:
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if not parts.scheme or not parts.netloc:
+        return None
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _no_response(request: HttpRequest) -> HttpResponse:
+    raise AssertionError("only used to compare origins")
+
+
+def _origin_trusted(request: HttpRequest, origin: str) -> bool:
+    # Django's own rule, so the two can never disagree about which origins are desk's. Written
+    # against Django 6.1.3, where CsrfViewMiddleware._origin_verified (private) reads the origin
+    # from request.META["HTTP_ORIGIN"]; tests/security/test_get_side_effects.py guards it. A fresh
+    # middleware each time: it caches CSRF_TRUSTED_ORIGINS on the instance.
+    probe = copy.copy(request)
+    probe.META = {**request.META, "HTTP_ORIGIN": origin}
+    return bool(CsrfViewMiddleware(_no_response)._origin_verified(probe))

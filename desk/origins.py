@@ -1,0 +1,110 @@
+"""Which pages may open desk's websockets: exactly the origins whose requests REST accepts.
+
+A browser sends the visitor's cookies with a websocket handshake whichever page opens it, and CORS
+does not apply to websockets, so the `Origin` header is all that tells desk's own pages from
+another site's (cross-site websocket hijacking). Comparing host names alone, as channels'
+AllowedHostsOriginValidator does, let any page on the same host name in: another app on another
+port (`http://127.0.0.1:9999`), or the same host over plain http. Django's CSRF origin check
+compares scheme, host and port, and REST already relies on it, so sockets run that very check
+(`CsrfViewMiddleware._origin_verified`) on a request built from the handshake. An origin is
+accepted when it is
+
+- desk's own: the scheme the socket arrived on (wss counts as https) and the `Host` header, which
+  must be in ALLOWED_HOSTS; or
+- one of `socket_trusted_origins()`, exactly, or by a `https://*.example.com` pattern.
+
+A handshake without an `Origin` is refused, as it was with channels' validator: browsers always
+send one, and other clients can send one too.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections import defaultdict
+from typing import Any
+from urllib.parse import urlsplit
+
+from channels.security.websocket import WebsocketDenier
+from django.conf import settings
+from django.core.handlers.asgi import ASGIRequest
+from django.http import HttpResponse
+from django.middleware.csrf import CsrfViewMiddleware
+
+logger = logging.getLogger(__name__)
+
+Scope = dict[str, Any]
+
+
+def socket_trusted_origins() -> list[str]:
+    """Origins other than desk's own whose pages may open a socket with the visitor's cookies.
+
+    The only list the socket check reads: an origin allowed to embed the widget is added here.
+    """
+    return list(settings.CSRF_TRUSTED_ORIGINS)
+
+
+class _OriginCheck(CsrfViewMiddleware):
+    """Django's CSRF origin check, with socket_trusted_origins() in place of CSRF_TRUSTED_ORIGINS.
+
+    `_origin_verified` is private to Django; this was written against Django 6.1.3, and
+    tests/security/test_socket_origins.py fails if it stops behaving as REST's check does. The two
+    properties restate Django's own (two set-builders) over the other list, and are recomputed
+    on each use so that changed settings apply at once.
+    """
+
+    @property  # type: ignore[override]
+    def allowed_origins_exact(self) -> set[str]:
+        return {origin for origin in socket_trusted_origins() if "*" not in origin}
+
+    @property  # type: ignore[override]
+    def allowed_origin_subdomains(self) -> dict[str, list[str]]:
+        subdomains: dict[str, list[str]] = defaultdict(list)
+        for origin in socket_trusted_origins():
+            if "*" in origin:
+                parsed = urlsplit(origin)
+                subdomains[parsed.scheme].append(parsed.netloc.lstrip("*"))
+        return subdomains
+
+
+def _never_called(request: Any) -> HttpResponse:
+    raise AssertionError("the origin check is never used as middleware")
+
+
+_check = _OriginCheck(_never_called)
+
+
+def handshake_request(scope: Scope) -> ASGIRequest:
+    """The handshake as Django sees an HTTP request: its Host, headers and scheme (ws is http)."""
+    scheme = "https" if scope.get("scheme") == "wss" else "http"
+    http_scope = {**scope, "type": "http", "method": "GET", "scheme": scheme}
+    return ASGIRequest(http_scope, io.BytesIO())
+
+
+def origin_allowed(scope: Scope) -> bool:
+    """Whether the page that opened this websocket may use desk with the visitor's cookies."""
+    request = handshake_request(scope)
+    if "HTTP_ORIGIN" not in request.META:
+        return False
+    return bool(_check._origin_verified(request))
+
+
+class OriginValidator:
+    """ASGI middleware: a websocket from a page of another origin is refused at the handshake."""
+
+    def __init__(self, application: Any) -> None:
+        self.application = application
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> Any:
+        if scope["type"] != "websocket":
+            raise ValueError("OriginValidator only guards websockets")
+        if origin_allowed(scope):
+            return await self.application(scope, receive, send)
+        # Logged, as Django's CSRF failures are, so a proxy that rewrites Host, or a missing
+        # CSRF_TRUSTED_ORIGINS entry, shows up as the reason its dashboards cannot connect.
+        logger.warning(
+            "Forbidden (websocket origin): %r is neither desk's own origin nor trusted: %s",
+            dict(scope.get("headers", [])).get(b"origin", b"(none)").decode("latin1"),
+            scope.get("path", ""),
+        )
+        return await WebsocketDenier()(scope, receive, send)
