@@ -3,7 +3,7 @@
 #
 #   make run               the whole desk: web, websockets, Celery worker and beat, embedded Redis
 #   make test ARGS=...     the test suite (ARGS go to pytest, e.g. ARGS="-k chat -x")
-#   make lint              ruff check and ruff format --check
+#   make lint              ruff check, ruff format --check and mypy (strict on chats and notifications)
 #   make bench             benchmarks against their floors (needs PostgreSQL and Redis; ~10 min)
 #   make PYTHON=/path/to/python3.12 ...   use that interpreter for the venv
 
@@ -29,9 +29,11 @@ run: $(STAMP)
 test: $(STAMP)
 	$(VENV_PYTHON) -m pytest $(ARGS)
 
+# mypy imports the settings (django-stubs reads the models): DEBUG spares it a SECRET_KEY.
 lint: $(STAMP)
 	$(VENV_PYTHON) -m ruff check .
 	$(VENV_PYTHON) -m ruff format --check .
+	DEBUG=true $(VENV_PYTHON) -m mypy
 
 # On the machine's PostgreSQL and Redis unless DATABASE_URL / REDIS_URL say otherwise; prints one
 # table and writes bench/results/latest.json and docs/performance.md (see bench/run.py).

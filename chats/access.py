@@ -34,7 +34,7 @@ import redis
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.http import HttpRequest
 from redis.asyncio import Redis
@@ -135,7 +135,7 @@ def access_changed(user_pk: Any, *, ended_session: str | None = None) -> None:
 
 
 def user_logged_out(
-    sender: Any, *, request: HttpRequest | None, user: AbstractBaseUser | None, **kwargs: Any
+    sender: Any, *, request: HttpRequest | None, user: User | None, **kwargs: Any
 ) -> None:
     # Django sends this before it flushes the session, so the message names the session: a
     # socket re-checking now would still find it valid.
@@ -145,9 +145,7 @@ def user_logged_out(
     access_changed(user.pk, ended_session=getattr(session, "session_key", None))
 
 
-def user_pre_save(
-    sender: Any, *, instance: AbstractBaseUser, raw: bool = False, **kwargs: Any
-) -> None:
+def user_pre_save(sender: Any, *, instance: User, raw: bool = False, **kwargs: Any) -> None:
     # Compared with the stored row, not with what this instance was loaded with: the instance may
     # be stale. One query, and only for saves that may touch a watched field.
     update_fields = kwargs.get("update_fields")
@@ -168,13 +166,13 @@ def user_pre_save(
     )
 
 
-def user_post_save(sender: Any, *, instance: AbstractBaseUser, **kwargs: Any) -> None:
+def user_post_save(sender: Any, *, instance: User, **kwargs: Any) -> None:
     if instance.__dict__.pop("_desk_access_ends", False):
         user_pk = instance.pk
         transaction.on_commit(lambda: access_changed(user_pk), using=kwargs.get("using"))
 
 
-def user_post_delete(sender: Any, *, instance: AbstractBaseUser, **kwargs: Any) -> None:
+def user_post_delete(sender: Any, *, instance: User, **kwargs: Any) -> None:
     user_pk = instance.pk
     transaction.on_commit(lambda: access_changed(user_pk), using=kwargs.get("using"))
 

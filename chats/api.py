@@ -10,14 +10,13 @@ import uuid
 from typing import Any
 
 from asgiref.sync import sync_to_async
-from django.contrib.auth.models import AbstractBaseUser
-from django.http import HttpRequest
+from django.contrib.auth.models import User
 from django.middleware.csrf import get_token
 from ninja import Field, Query, Router, Schema, Status
 
-from chats import ratelimit, selectors, services
-from chats.http import request_is_cross_site
-from chats.models import SupportChat
+from chats import selectors, services
+from chats.http import ApiRequest, request_is_cross_site
+from chats.models import SupportChat, SupportMessage
 from chats.schemas import (
     AdminChatOut,
     ChatListItemOut,
@@ -60,7 +59,7 @@ class ChatListQuery(Schema):
 
 
 @router.get("/support_chat", response={200: UserChatOut, **USER_ERRORS}, tags=["user"])
-async def get_chat(request: HttpRequest) -> dict[str, Any]:
+async def get_chat(request: ApiRequest) -> dict[str, Any]:
     """The caller's support chat, created on first call, with its newest 50 messages.
 
     The answer also sets Django's `csrftoken` cookie when the visitor has none (a site that logs
@@ -71,7 +70,7 @@ async def get_chat(request: HttpRequest) -> dict[str, Any]:
 
 
 @router.get("/support_chat/messages", response={200: MessagePageOut, **USER_ERRORS}, tags=["user"])
-async def list_messages(request: HttpRequest, params: Query[MessagesQuery]) -> MessagePageOut:
+async def list_messages(request: ApiRequest, params: Query[MessagesQuery]) -> selectors.MessagePage:
     """Messages after a message id (polling, catch-up) or before one (history), oldest first."""
     return await _in_thread(_user_messages)(request.auth, params)
 
@@ -81,25 +80,26 @@ async def list_messages(request: HttpRequest, params: Query[MessagesQuery]) -> M
     response={201: MessageOut, **USER_ERRORS, **POSTING_ERRORS},
     tags=["user"],
 )
-async def send_message(request: HttpRequest, payload: MessageIn) -> Status:
+async def send_message(request: ApiRequest, payload: MessageIn) -> Status[SupportMessage]:
     """Send a message to support. A message to an archived chat reopens it.
 
     Each user may send DESK_MESSAGES_PER_MINUTE messages a minute (REST and websockets together);
     beyond that the answer is 429 with a Retry-After header (seconds).
     """
-    content = await ratelimit.message_admit(user_pk=request.auth.pk, content=payload.content)
-    message = await _in_thread(services.user_message_post)(user=request.auth, content=content)
+    message = await _in_thread(services.user_message_post)(
+        user=request.auth, content=payload.content
+    )
     return Status(201, message)
 
 
 @router.patch("/support_chat/mark_read", response={200: MarkReadOut, **USER_ERRORS}, tags=["user"])
-async def mark_read(request: HttpRequest) -> dict[str, int]:
+async def mark_read(request: ApiRequest) -> dict[str, int]:
     """Mark every unread reply from support as read."""
     marked = await _in_thread(services.messages_mark_read)(user=request.auth)
     return {"marked": marked}
 
 
-def _user_chat(user: AbstractBaseUser) -> dict[str, Any]:
+def _user_chat(user: User) -> dict[str, Any]:
     chat = services.chat_get_or_create(user=user)
     page = selectors.messages_page(messages=selectors.chat_messages(chat))
     return {
@@ -112,7 +112,7 @@ def _user_chat(user: AbstractBaseUser) -> dict[str, Any]:
     }
 
 
-def _user_messages(user: AbstractBaseUser, params: MessagesQuery) -> selectors.MessagePage:
+def _user_messages(user: User, params: MessagesQuery) -> selectors.MessagePage:
     return selectors.messages_page(
         messages=selectors.user_messages(user),
         after=params.after,
@@ -125,7 +125,7 @@ def _user_messages(user: AbstractBaseUser, params: MessagesQuery) -> selectors.M
 
 
 @router.get("/admin/chats", response={200: ChatListOut, **ADMIN_ERRORS}, tags=["admin"])
-async def list_chats(request: HttpRequest, params: Query[ChatListQuery]) -> dict[str, Any]:
+async def list_chats(request: ApiRequest, params: Query[ChatListQuery]) -> dict[str, Any]:
     """One tab of the dashboard (active or archived), newest activity first, keyset-paginated."""
     page = await _in_thread(selectors.chat_list_for_admin)(
         admin=request.auth,
@@ -138,7 +138,7 @@ async def list_chats(request: HttpRequest, params: Query[ChatListQuery]) -> dict
 
 
 @router.get("/admin/chats/{chat_id}", response={200: AdminChatOut, **ADMIN_ERRORS}, tags=["admin"])
-async def get_admin_chat(request: HttpRequest, chat_id: uuid.UUID) -> dict[str, Any]:
+async def get_admin_chat(request: ApiRequest, chat_id: uuid.UUID) -> dict[str, Any]:
     """A chat with its newest 50 messages. Opening it marks it viewed by the caller.
 
     Unless another site sent the browser here (Sec-Fetch-Site other than same-origin or none, or
@@ -154,7 +154,7 @@ async def get_admin_chat(request: HttpRequest, chat_id: uuid.UUID) -> dict[str, 
     tags=["admin"],
 )
 async def list_admin_messages(
-    request: HttpRequest, chat_id: uuid.UUID, params: Query[MessagesQuery]
+    request: ApiRequest, chat_id: uuid.UUID, params: Query[MessagesQuery]
 ) -> selectors.MessagePage:
     """A chat's messages after or before a message id, oldest first."""
     return await _in_thread(_admin_messages)(request.auth, chat_id, params)
@@ -165,11 +165,12 @@ async def list_admin_messages(
     response={201: MessageOut, **ADMIN_ERRORS, **POSTING_ERRORS},
     tags=["admin"],
 )
-async def send_reply(request: HttpRequest, chat_id: uuid.UUID, payload: MessageIn) -> Status:
+async def send_reply(
+    request: ApiRequest, chat_id: uuid.UUID, payload: MessageIn
+) -> Status[SupportMessage]:
     """Reply to the user. The same per-user message allowance as the widget's (429 beyond it)."""
-    content = await ratelimit.message_admit(user_pk=request.auth.pk, content=payload.content)
     message = await _in_thread(services.admin_reply_post)(
-        admin=request.auth, chat_id=chat_id, content=content
+        admin=request.auth, chat_id=chat_id, content=payload.content
     )
     return Status(201, message)
 
@@ -179,7 +180,7 @@ async def send_reply(request: HttpRequest, chat_id: uuid.UUID, payload: MessageI
     response={200: ChatListItemOut, **ADMIN_ERRORS},
     tags=["admin"],
 )
-async def archive_chat(request: HttpRequest, chat_id: uuid.UUID) -> SupportChat:
+async def archive_chat(request: ApiRequest, chat_id: uuid.UUID) -> SupportChat:
     """Move the chat to the Archived tab."""
     return await _in_thread(_admin_change)(services.chat_archive, request.auth, chat_id)
 
@@ -189,14 +190,12 @@ async def archive_chat(request: HttpRequest, chat_id: uuid.UUID) -> SupportChat:
     response={200: ChatListItemOut, **ADMIN_ERRORS},
     tags=["admin"],
 )
-async def unarchive_chat(request: HttpRequest, chat_id: uuid.UUID) -> SupportChat:
+async def unarchive_chat(request: ApiRequest, chat_id: uuid.UUID) -> SupportChat:
     """Move the chat back to the Active tab."""
     return await _in_thread(_admin_change)(services.chat_unarchive, request.auth, chat_id)
 
 
-def _admin_chat(
-    admin: AbstractBaseUser, chat_id: uuid.UUID, *, mark_viewed: bool
-) -> dict[str, Any]:
+def _admin_chat(admin: User, chat_id: uuid.UUID, *, mark_viewed: bool) -> dict[str, Any]:
     if mark_viewed:
         services.chat_mark_viewed(admin=admin, chat_id=chat_id)
     chat = selectors.chat_summary_for_admin(admin=admin, chat_id=chat_id)
@@ -206,7 +205,7 @@ def _admin_chat(
 
 
 def _admin_messages(
-    admin: AbstractBaseUser, chat_id: uuid.UUID, params: MessagesQuery
+    admin: User, chat_id: uuid.UUID, params: MessagesQuery
 ) -> selectors.MessagePage:
     chat = selectors.chat_for_admin(admin=admin, chat_id=chat_id)
     return selectors.messages_page(
@@ -217,6 +216,6 @@ def _admin_messages(
     )
 
 
-def _admin_change(service: Any, admin: AbstractBaseUser, chat_id: uuid.UUID) -> SupportChat:
+def _admin_change(service: Any, admin: User, chat_id: uuid.UUID) -> SupportChat:
     service(admin=admin, chat_id=chat_id)
     return selectors.chat_summary_for_admin(admin=admin, chat_id=chat_id)

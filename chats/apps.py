@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.apps import AppConfig
+from django.dispatch import Signal
 
 
 class ChatsConfig(AppConfig):
@@ -11,7 +14,7 @@ class ChatsConfig(AppConfig):
         from chats import events, signals
 
         # The real-time layer: every committed change reaches the sockets it concerns.
-        receivers = {
+        receivers: dict[Signal, Callable[..., None]] = {
             signals.message_created: events.message_created_broadcast,
             signals.messages_read: events.messages_read_broadcast,
             signals.chat_viewed: events.chat_viewed_broadcast,

@@ -26,25 +26,21 @@ from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 
 from chats import access, events, ratelimit, selectors, services
 from chats.errors import (
+    CloseCode,
     DeskError,
+    ErrorCode,
     InvalidInputError,
     NotFoundError,
     PermissionDeniedError,
-    RateLimitedError,
+    as_desk_error,
 )
-from chats.events import CloseCode, ErrorCode, Event, Role
+from chats.events import Event
 from chats.models import SupportChat
-from chats.permissions import require_admin
-from desk.middleware import (
-    DATABASE_UNAVAILABLE,
-    RETRY_AFTER_SECONDS,
-    UNAVAILABLE_DETAIL,
-    database_unavailable,
-)
+from chats.permissions import Role, require_admin
 
 logger = logging.getLogger(__name__)
 
@@ -62,21 +58,17 @@ ACCESS_RECHECK_AFTER = 60.0
 # among the user's sockets (chats.access) is renewed more often, every SLOT_RENEW_EVERY.
 KEEPALIVE_INTERVAL = 600.0
 
-ERROR_CODES: dict[type[DeskError], ErrorCode] = {
-    NotFoundError: ErrorCode.NOT_FOUND,
-    PermissionDeniedError: ErrorCode.FORBIDDEN,
-}
-
 Handler = Callable[[dict[str, Any]], Awaitable[None]]
 
 
-class SocketError(Exception):
-    """Something wrong with a frame, answered with an `error` event."""
+class SocketError(DeskError):
+    """Something wrong with a frame itself (not JSON, an unknown action), answered with an
+    `error` event. Only sockets have frames, so each carries its own code; its status stays the
+    table's 400 for bad input."""
 
     def __init__(self, code: ErrorCode, detail: str, *, field: str | None = None) -> None:
         super().__init__(detail)
         self.code = code
-        self.detail = detail
         self.field = field
 
 
@@ -102,7 +94,7 @@ class DeskConsumer(AsyncWebsocketConsumer):
     session_mark: str
     slot_held: bool
 
-    async def authorize(self, user: AbstractBaseUser) -> list[str]:
+    async def authorize(self, user: User) -> list[str]:
         """Check `user` may open this socket; set what it needs; return the groups to join."""
         raise NotImplementedError
 
@@ -164,10 +156,11 @@ class DeskConsumer(AsyncWebsocketConsumer):
             raise Refused(CloseCode.UNAUTHENTICATED)
         try:
             return await self.authorize(user)
-        except NotFoundError:
-            raise Refused(CloseCode.NOT_FOUND) from None
-        except PermissionDeniedError:
-            raise Refused(CloseCode.FORBIDDEN) from None
+        except DeskError as error:
+            # The table's close code: 4404 for a chat that is not theirs, 4403 for a non-admin.
+            if error.close_code is None:
+                raise
+            raise Refused(error.close_code) from None
 
     async def disconnect(self, code: int) -> None:
         self.closed = True
@@ -248,57 +241,36 @@ class DeskConsumer(AsyncWebsocketConsumer):
                 if self.closed:
                     return
             await handler(frame)
-        except SocketError as exc:
-            await self.send_event(
-                events.error(exc.code, exc.detail, field=exc.field, request_id=request_id)
-            )
-        except RateLimitedError as exc:
+        except Exception as exc:
+            error = as_desk_error(exc)
+            if error is None:
+                logger.exception(
+                    "websocket frame from user %s on %s failed", self.user.pk, self.scope["path"]
+                )
+                await self.send_event(
+                    events.error(
+                        ErrorCode.INTERNAL_ERROR,
+                        "Something went wrong on our side; try again.",
+                        request_id=request_id,
+                    )
+                )
+                return
             await self.send_event(
                 events.error(
-                    ErrorCode.RATE_LIMITED,
-                    str(exc),
-                    retry_after=exc.retry_after,
+                    error.code,
+                    error.detail,
+                    field=error.field,
+                    retry_after=error.retry_after,
                     request_id=request_id,
                 )
             )
-        except PermissionDeniedError as exc:
-            await self.send_event(
-                events.error(ErrorCode.FORBIDDEN, str(exc), request_id=request_id)
-            )
-            # A service found the account no longer allowed (it checks the database, not the
-            # user this socket holds): the socket ends now, as a re-check would end it.
-            try:
-                await self.recheck()
-            except Exception:
-                logger.exception("websocket access re-check of user %s failed", self.user.pk)
-        except InvalidInputError as exc:
-            await self.send_event(
-                events.error(ErrorCode.INVALID, exc.message, field=exc.field, request_id=request_id)
-            )
-        except DeskError as exc:
-            code = ERROR_CODES.get(type(exc), ErrorCode.INVALID)
-            await self.send_event(events.error(code, str(exc), request_id=request_id))
-        except DATABASE_UNAVAILABLE as exc:
-            database_unavailable(exc)
-            await self.send_event(
-                events.error(
-                    ErrorCode.UNAVAILABLE,
-                    UNAVAILABLE_DETAIL,
-                    retry_after=RETRY_AFTER_SECONDS,
-                    request_id=request_id,
-                )
-            )
-        except Exception:
-            logger.exception(
-                "websocket frame from user %s on %s failed", self.user.pk, self.scope["path"]
-            )
-            await self.send_event(
-                events.error(
-                    ErrorCode.INTERNAL_ERROR,
-                    "Something went wrong on our side; try again.",
-                    request_id=request_id,
-                )
-            )
+            if isinstance(error, PermissionDeniedError):
+                # A service found the account no longer allowed (it checks the database, not the
+                # user this socket holds): the socket ends now, as a re-check would end it.
+                try:
+                    await self.recheck()
+                except Exception:
+                    logger.exception("websocket access re-check of user %s failed", self.user.pk)
 
     def handler_for(self, action: Any) -> Handler:
         roles = self.actions.get(action) if isinstance(action, str) else None
@@ -355,7 +327,7 @@ class SupportChatConsumer(DeskConsumer):
 
     chat: SupportChat
 
-    async def authorize(self, user: AbstractBaseUser) -> list[str]:
+    async def authorize(self, user: User) -> list[str]:
         try:
             chat_id = uuid.UUID(str(self.scope["url_route"]["kwargs"]["chat_id"]))
         except ValueError:
@@ -370,9 +342,7 @@ class SupportChatConsumer(DeskConsumer):
         return [events.chat_group(self.chat.id)]
 
     async def send_message(self, frame: dict[str, Any]) -> None:
-        if "content" not in frame:
-            raise InvalidInputError("content", "Message content is required.")
-        content = await ratelimit.message_admit(user_pk=self.user.pk, content=frame["content"])
+        content = frame.get("content")
         if self.role == Role.USER:
             await database_sync_to_async(services.user_message_post)(
                 user=self.user, content=content
@@ -415,7 +385,7 @@ class AdminNotificationsConsumer(DeskConsumer):
 
     role = Role.ADMIN
 
-    async def authorize(self, user: AbstractBaseUser) -> list[str]:
+    async def authorize(self, user: User) -> list[str]:
         require_admin(user)
         return [events.ADMINS_GROUP]
 

@@ -1,7 +1,7 @@
 """The real-time contract: every websocket event desk sends is named and built here, and only here.
 
-- Event types, error codes and close codes are the enums below; docs/events.md documents each
-  (a test holds the two together).
+- Event types are the enum below; error codes and close codes are chats.errors's (re-exported
+  here); docs/events.md documents each (a test holds the two together).
 - Payloads are built from the REST output schemas (`MessageOut`, `ChatListItemOut`) and encoded
   by the API's own JSON renderer, so a message has the same values over REST and a socket.
 - Group names: `chat_group(chat_id)` holds every socket open on that chat (its user's tabs and any
@@ -23,9 +23,13 @@ from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import BaseChannelLayer, get_channel_layer
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 
 from chats import selectors
+
+# Re-exported: the realtime contract names its error and close codes, chats.errors defines them.
+from chats.errors import CloseCode as CloseCode
+from chats.errors import ErrorCode as ErrorCode
 from chats.models import SenderType, SupportChat, SupportMessage
 from chats.permissions import Role
 from chats.schemas import ChatListItemOut, MessageOut
@@ -45,31 +49,6 @@ class EventType(enum.StrEnum):
     # Replies to the one socket that asked, never broadcast:
     SYNC = "sync"
     ERROR = "error"
-
-
-class ErrorCode(enum.StrEnum):
-    INVALID_JSON = "invalid_json"
-    BINARY_NOT_SUPPORTED = "binary_not_supported"
-    FRAME_TOO_LARGE = "frame_too_large"
-    UNKNOWN_ACTION = "unknown_action"
-    INVALID = "invalid"
-    FORBIDDEN = "forbidden"
-    NOT_FOUND = "not_found"
-    RATE_LIMITED = "rate_limited"
-    UNAVAILABLE = "unavailable"
-    INTERNAL_ERROR = "internal_error"
-
-
-class CloseCode(enum.IntEnum):
-    """Why the server closed a socket (the 4000-4999 range is the application's)."""
-
-    UNAUTHENTICATED = 4401
-    FORBIDDEN = 4403
-    NOT_FOUND = 4404
-    # The user already has DESK_SOCKETS_PER_USER sockets open (on any process).
-    TOO_MANY_SOCKETS = 4429
-    # WebSocket's own "service restart": reconnect (and catch up with `sync`).
-    RECONNECT = 1012
 
 
 ADMINS_GROUP = "admins"
@@ -137,7 +116,7 @@ def messages_read(chat: SupportChat, message_ids: Iterable[uuid.UUID], read_at: 
     )
 
 
-def chat_viewed(chat: SupportChat, admin: AbstractBaseUser, viewed_at: datetime) -> Event:
+def chat_viewed(chat: SupportChat, admin: User, viewed_at: datetime) -> Event:
     return as_json(
         {
             "type": EventType.CHAT_VIEWED,
@@ -148,9 +127,7 @@ def chat_viewed(chat: SupportChat, admin: AbstractBaseUser, viewed_at: datetime)
     )
 
 
-def chat_archive_changed(
-    kind: EventType, row: SupportChat, admin: AbstractBaseUser | None
-) -> Event:
+def chat_archive_changed(kind: EventType, row: SupportChat, admin: User | None) -> Event:
     """`row` is the chat as `selectors.chats_for_admin()` reads it, inside the transaction that
     archived or restored it: read after the commit, a concurrent restore could already show, and
     a `chat_archived` would carry `archived: false`."""
@@ -200,7 +177,7 @@ def error(
     return _with_request_id(event, request_id)
 
 
-def staff_out(admin: AbstractBaseUser) -> dict[str, Any]:
+def staff_out(admin: User) -> dict[str, Any]:
     return {"id": admin.pk, "email": getattr(admin, "email", "")}
 
 
@@ -295,22 +272,20 @@ def messages_read_broadcast(
 
 
 def chat_viewed_broadcast(
-    sender: Any, *, chat: SupportChat, admin: AbstractBaseUser, viewed_at: datetime, **kwargs: Any
+    sender: Any, *, chat: SupportChat, admin: User, viewed_at: datetime, **kwargs: Any
 ) -> None:
     """Other admins see the chat's unread marker clear; the widget can show "seen"."""
     event = chat_viewed(chat, admin, viewed_at)
     broadcast([(ADMINS_GROUP, event), (chat_group(chat.id), event)])
 
 
-def chat_archived_broadcast(
-    sender: Any, *, row: SupportChat, admin: AbstractBaseUser, **kwargs: Any
-) -> None:
+def chat_archived_broadcast(sender: Any, *, row: SupportChat, admin: User, **kwargs: Any) -> None:
     """Dashboards move the chat to the Archived tab (the user is not told: it is triage)."""
     broadcast([(ADMINS_GROUP, chat_archive_changed(EventType.CHAT_ARCHIVED, row, admin))])
 
 
 def chat_unarchived_broadcast(
-    sender: Any, *, row: SupportChat, admin: AbstractBaseUser | None, **kwargs: Any
+    sender: Any, *, row: SupportChat, admin: User | None, **kwargs: Any
 ) -> None:
     """Dashboards move the chat back to the Active tab (admin is None: a user message did it)."""
     broadcast([(ADMINS_GROUP, chat_archive_changed(EventType.CHAT_UNARCHIVED, row, admin))])

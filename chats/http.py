@@ -11,8 +11,22 @@ from __future__ import annotations
 import copy
 from urllib.parse import urlsplit
 
+from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
+
+
+class ApiRequest(HttpRequest):
+    """A request to an authenticated API operation: django-ninja sets `auth` to the user."""
+
+    auth: User
+
+
+class LoggedInRequest(HttpRequest):
+    """A request to a page behind login_required: `user` is a real account, never anonymous."""
+
+    user: User
+
 
 # Sec-Fetch-Site values a request may act on: from desk's own pages, or typed into the address bar
 # (or a bookmark). "same-site" is left out: a sibling subdomain can be another application.
@@ -61,4 +75,4 @@ def _origin_trusted(request: HttpRequest, origin: str) -> bool:
     # middleware each time: it caches CSRF_TRUSTED_ORIGINS on the instance.
     probe = copy.copy(request)
     probe.META = {**request.META, "HTTP_ORIGIN": origin}
-    return bool(CsrfViewMiddleware(_no_response)._origin_verified(probe))
+    return bool(CsrfViewMiddleware(_no_response)._origin_verified(probe))  # type: ignore[attr-defined]

@@ -80,8 +80,8 @@ class RedisChannelLayer(core.RedisChannelLayer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.dropped = 0
-        self.receive_buffer = collections.defaultdict(
-            functools.partial(_CountingBuffer, self, self.capacity)
+        self.receive_buffer: collections.defaultdict[str, _CountingBuffer] = (
+            collections.defaultdict(functools.partial(_CountingBuffer, self, self.capacity))
         )
         # This process's mark in Redis: gone means Redis restarted or was flushed (see below).
         self.mark_key = f"{self.prefix}alive:{self.client_prefix}"
@@ -155,7 +155,7 @@ class RedisChannelLayer(core.RedisChannelLayer):
                 )
 
 
-class _CountingBuffer(core.BoundedQueue):  # type: ignore[misc]
+class _CountingBuffer(core.BoundedQueue):
     """A socket's in-process buffer: full, it drops its oldest event, and now says so."""
 
     def __init__(self, layer: RedisChannelLayer, maxsize: int) -> None:

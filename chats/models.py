@@ -31,13 +31,15 @@ class NewestActivityIndex(models.Index):
         path, _, kwargs = super().deconstruct()
         return path, (), {"name": kwargs["name"], "condition": kwargs["condition"]}
 
-    def create_sql(self, model: type[models.Model], schema_editor: Any, **kwargs: Any) -> Any:
+    def create_sql(
+        self, model: type[models.Model], schema_editor: Any, using: str = "", **kwargs: Any
+    ) -> Any:
         if schema_editor.connection.vendor != "sqlite":
-            return super().create_sql(model, schema_editor, **kwargs)
+            return super().create_sql(model, schema_editor, using, **kwargs)
         plain = models.Index(
             F("last_message_at").desc(), F("id").desc(), name=self.name, condition=self.condition
         )
-        return plain.create_sql(model, schema_editor, **kwargs)
+        return plain.create_sql(model, schema_editor, using, **kwargs)
 
 
 class SenderType(models.TextChoices):
@@ -81,6 +83,17 @@ class SupportChat(models.Model):
         return self.archived_at is not None
 
 
+# Admin replies the user has not read yet: the widget's badge, mark-read, reply emails.
+UNREAD_REPLY = Q(sender_type=SenderType.ADMIN, read_at__isnull=True)
+
+
+class SupportMessageQuerySet(models.QuerySet["SupportMessage"]):
+    def unread_replies(self) -> SupportMessageQuerySet:
+        """The admin replies among these messages that the user has not read yet (a partial
+        index, message_unread_reply_idx, holds exactly these)."""
+        return self.filter(UNREAD_REPLY)
+
+
 class SupportMessage(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     # Served by the (chat, created_at) index below; an index on chat alone would be dead weight.
@@ -101,16 +114,14 @@ class SupportMessage(models.Model):
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = SupportMessageQuerySet.as_manager()
+
     class Meta:
         ordering = ["created_at", "id"]
         indexes = [
             models.Index(fields=["chat", "created_at"], name="message_chat_created_idx"),
             # The user's unread badge and mark-read touch only the unread admin replies.
-            models.Index(
-                fields=["chat"],
-                condition=Q(sender_type="admin", read_at__isnull=True),
-                name="message_unread_reply_idx",
-            ),
+            models.Index(fields=["chat"], condition=UNREAD_REPLY, name="message_unread_reply_idx"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -4,24 +4,24 @@ import enum
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import QuerySet
 
 from chats.errors import PermissionDeniedError
 from chats.models import SenderType
 
 
-def require_admin(user: AbstractBaseUser | AnonymousUser) -> None:
+def require_admin(user: User | AnonymousUser) -> None:
     """Admins are active staff users; anyone else is refused."""
     if not is_admin(user):
         raise PermissionDeniedError("Only support staff may do this.")
 
 
-def is_admin(user: AbstractBaseUser | AnonymousUser) -> bool:
+def is_admin(user: User | AnonymousUser) -> bool:
     return bool(user.is_active and getattr(user, "is_staff", False))
 
 
-def require_current_admin(admin: AbstractBaseUser) -> None:
+def require_current_admin(admin: User) -> None:
     """`admin` is an admin as the database has it now: call inside the service's transaction.
 
     A socket holds the user it loaded when it opened; a write must not trust that copy (the

@@ -10,9 +10,14 @@ clocks do not have to agree.
 
 The limits (documented in docs/events.md and docs/reliability.md):
 - `messages()`: DESK_MESSAGES_PER_MINUTE messages a minute (default 30), one allowance per user
-  for REST posts and socket `send_message` frames together; `message_admit` is the one gate both
-  edges pass a message through.
+  for every way of posting (REST, socket `send_message` frames, the dashboard's form) together;
+  the posting services take it themselves (`chats.services.user_message_post` and
+  `admin_reply_post`), so no edge can forget it.
 - `SOCKET_FRAMES`: 240 frames of any kind a minute (typing, sync, garbage included).
+
+Two doors to the same script and keys: `acquire` / `take` for the event loop (the socket's frame
+limit), `acquire_sync` / `take_sync` for synchronous code (the services, which run in a worker
+thread, and the password-reset page).
 
 If Redis does not answer, the limiter lets the action through and logs a warning: a flood is a
 lesser harm than support going silent.
@@ -23,16 +28,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import threading
 import weakref
 from dataclasses import dataclass
 
+import redis
 from django.conf import settings
 from redis.asyncio import Redis
-from redis.commands.core import AsyncScript
+from redis.commands.core import AsyncScript, Script
 from redis.exceptions import RedisError
 
 from chats.errors import RateLimitedError
-from chats.validation import clean_content
 
 logger = logging.getLogger(__name__)
 
@@ -74,27 +80,51 @@ def messages() -> Limit:
     return Limit("messages", settings.DESK_MESSAGES_PER_MINUTE, 60.0)
 
 
+# Seconds. Short: a limiter that cannot answer quickly is skipped, not waited for.
+_TIMEOUT = 2
+
 # One client per event loop: redis.asyncio connections belong to the loop that opened them.
 _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[Redis, AsyncScript]] = (
     weakref.WeakKeyDictionary()
 )
 
 
+# One client per process and Redis URL for synchronous callers: redis-py's pool is thread-safe
+# and reopens its connections after a fork.
+_sync_clients: dict[str, Script] = {}
+_sync_clients_lock = threading.Lock()
+
+
 async def acquire(limit: Limit, subject: str | int) -> float:
     """Take one action from `subject`'s allowance; 0.0 if allowed, else seconds to wait."""
-    emission_ms = math.ceil(limit.period * 1000 / limit.count)
-    period_ms = math.ceil(limit.period * 1000)
     try:
-        wait_ms = await _script()(keys=[key(limit, subject)], args=[emission_ms, period_ms])
+        wait_ms = await _script()(keys=[key(limit, subject)], args=_script_args(limit))
     except (RedisError, OSError) as exc:
-        logger.warning("rate limiter unavailable, letting %s through: %s", limit.name, exc)
-        return 0.0
+        return _unavailable(limit, exc)
+    return int(wait_ms) / 1000
+
+
+def acquire_sync(limit: Limit, subject: str | int) -> float:
+    """`acquire` for synchronous code (a worker thread, a sync view): blocks on Redis, which
+    answers in well under a millisecond or, past its short timeout, is skipped."""
+    try:
+        wait_ms = _sync_script()(keys=[key(limit, subject)], args=_script_args(limit))
+    except (RedisError, OSError) as exc:
+        return _unavailable(limit, exc)
     return int(wait_ms) / 1000
 
 
 async def take(limit: Limit, subject: str | int, what: str) -> None:
     """Take one action from `subject`'s allowance, or raise RateLimitedError naming `what`."""
-    wait = await acquire(limit, subject)
+    _refuse_if_waiting(limit, await acquire(limit, subject), what)
+
+
+def take_sync(limit: Limit, subject: str | int, what: str) -> None:
+    """`take` for synchronous code."""
+    _refuse_if_waiting(limit, acquire_sync(limit, subject), what)
+
+
+def _refuse_if_waiting(limit: Limit, wait: float, what: str) -> None:
     if wait > 0:
         # Rounded up, so that a client waiting exactly this long is let through.
         retry_after = math.ceil(wait * 10) / 10
@@ -103,16 +133,15 @@ async def take(limit: Limit, subject: str | int, what: str) -> None:
         )
 
 
-async def message_admit(*, user_pk: str | int, content: str) -> str:
-    """The gate every new message passes, over REST or a socket: the content trimmed and checked,
-    then one message taken from the user's allowance. Raises InvalidInputError or
-    RateLimitedError.
+def _script_args(limit: Limit) -> list[int]:
+    emission_ms = math.ceil(limit.period * 1000 / limit.count)
+    period_ms = math.ceil(limit.period * 1000)
+    return [emission_ms, period_ms]
 
-    Validated first, so that a refused message costs the user nothing.
-    """
-    cleaned = clean_content(content)
-    await take(messages(), user_pk, "messages")
-    return cleaned
+
+def _unavailable(limit: Limit, exc: BaseException) -> float:
+    logger.warning("rate limiter unavailable, letting %s through: %s", limit.name, exc)
+    return 0.0
 
 
 def key(limit: Limit, subject: str | int) -> str:
@@ -135,8 +164,23 @@ def _script() -> AsyncScript:
     loop = asyncio.get_running_loop()
     entry = _clients.get(loop)
     if entry is None:
-        # Short timeouts: a limiter that cannot answer quickly is skipped, not waited for.
-        client = Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
+        client = Redis.from_url(
+            settings.REDIS_URL, socket_timeout=_TIMEOUT, socket_connect_timeout=_TIMEOUT
+        )
         entry = (client, client.register_script(_GCRA_LUA))
         _clients[loop] = entry
     return entry[1]
+
+
+def _sync_script() -> Script:
+    url = settings.REDIS_URL
+    script = _sync_clients.get(url)
+    if script is None:
+        with _sync_clients_lock:
+            script = _sync_clients.get(url)
+            if script is None:
+                client = redis.Redis.from_url(
+                    url, socket_timeout=_TIMEOUT, socket_connect_timeout=_TIMEOUT
+                )
+                script = _sync_clients[url] = client.register_script(_GCRA_LUA)
+    return script

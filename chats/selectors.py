@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce, Left
 
@@ -77,16 +77,14 @@ def chat_messages(chat: SupportChat) -> QuerySet[SupportMessage]:
     return SupportMessage.objects.filter(chat=chat)
 
 
-def user_messages(user: AbstractBaseUser) -> QuerySet[SupportMessage]:
+def user_messages(user: User) -> QuerySet[SupportMessage]:
     """The messages of the user's chat, without loading the chat first (polling is hot)."""
     return SupportMessage.objects.filter(chat__user=user)
 
 
 def unread_reply_count(*, chat: SupportChat) -> int:
     """Admin replies the user has not read yet: the widget's badge."""
-    return SupportMessage.objects.filter(
-        chat=chat, sender_type=SenderType.ADMIN, read_at__isnull=True
-    ).count()
+    return SupportMessage.objects.filter(chat=chat).unread_replies().count()
 
 
 def chats_for_admin() -> QuerySet[SupportChat]:
@@ -108,7 +106,7 @@ def chats_for_admin() -> QuerySet[SupportChat]:
 
 def chat_list_for_admin(
     *,
-    admin: AbstractBaseUser,
+    admin: User,
     archived: bool = False,
     limit: int = PAGE_SIZE,
     cursor: str | None = None,
@@ -133,13 +131,13 @@ def chat_list_for_admin(
     return ChatPage(chats=page, next_cursor=next_cursor)
 
 
-def chat_for_admin(*, admin: AbstractBaseUser, chat_id: uuid.UUID) -> SupportChat:
+def chat_for_admin(*, admin: User, chat_id: uuid.UUID) -> SupportChat:
     """One chat, for an admin."""
     require_admin(admin)
     return _chat_get(SupportChat.objects.select_related("user"), chat_id)
 
 
-def chat_summary_for_admin(*, admin: AbstractBaseUser, chat_id: uuid.UUID) -> SupportChat:
+def chat_summary_for_admin(*, admin: User, chat_id: uuid.UUID) -> SupportChat:
     """One chat with what the admin list shows of it (preview, count, unread)."""
     require_admin(admin)
     return _chat_get(chats_for_admin(), chat_id)
@@ -192,7 +190,7 @@ def _message_anchor(
     return anchor
 
 
-def chat_for_participant(*, user: AbstractBaseUser, chat_id: uuid.UUID) -> tuple[SupportChat, Role]:
+def chat_for_participant(*, user: User, chat_id: uuid.UUID) -> tuple[SupportChat, Role]:
     """The chat and the side `user` is on: its owner is the user, anyone else must be an admin.
 
     Raises NotFoundError for an unknown chat, and for another user's chat unless `user` is an

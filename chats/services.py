@@ -3,6 +3,11 @@
 Each function owns its transaction, checks who is asking, and announces what it did through
 `chats.signals` so that broadcasts and emails leave only after the commit.
 
+The two posting services are also the admission gate for every new message, whichever edge it
+came through: they clean the content (chats/validation.py) and take one message from the
+sender's allowance (chats/ratelimit.py), in that order and before the transaction, so a message
+refused as invalid costs nothing and a refused one never holds the chat's lock.
+
 Who is asking is checked against the database inside the transaction, not taken from the user
 object the caller holds: a websocket keeps the one it loaded when it opened, and the account may
 have been deactivated or demoted since. An admin costs one query (`require_current_admin`); a user
@@ -15,12 +20,12 @@ import uuid
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from chats import selectors, signals
+from chats import ratelimit, selectors, signals
 from chats.errors import NotFoundError, PermissionDeniedError
 from chats.models import AdminAction, ChatAuditEntry, SenderType, SupportChat, SupportMessage
 from chats.permissions import require_admin, require_current_admin
@@ -29,22 +34,25 @@ from chats.validation import clean_content
 ONE_TICK = timedelta(microseconds=1)
 
 
-def chat_get_or_create(*, user: AbstractBaseUser) -> SupportChat:
+def chat_get_or_create(*, user: User) -> SupportChat:
     """The user's one support chat, created on first use."""
     chat, _ = SupportChat.objects.get_or_create(user=user)
     return chat
 
 
-def user_message_post(*, user: AbstractBaseUser, content: str) -> SupportMessage:
-    """Post a message from a user to support. Reopens the chat if it was archived."""
-    content = clean_content(content)
+def user_message_post(*, user: User, content: object) -> SupportMessage:
+    """Post a message from a user to support. Reopens the chat if it was archived.
+
+    `content` as the edge received it. Raises InvalidInputError (costing nothing),
+    RateLimitedError (over DESK_MESSAGES_PER_MINUTE), PermissionDeniedError.
+    """
+    # Validated first, so a refused message costs the user nothing of their allowance.
+    text = clean_content(content)
+    ratelimit.take_sync(ratelimit.messages(), user.pk, "messages")
     with transaction.atomic():
-        chat = _chats_locked().filter(user=user).first()
-        if chat is None:
-            chat_get_or_create(user=user)
-            chat = _chats_locked().get(user=user)
+        chat = _user_chat_lock(user)
         _require_active(chat.user)
-        message = _message_add(chat, sender=user, sender_type=SenderType.USER, content=content)
+        message = _message_add(chat, sender=user, sender_type=SenderType.USER, content=text)
         reopened = chat.archived_at is not None
         chat.archived_at = None
         chat.save(update_fields=["last_message_at", "message_count", "archived_at", "updated_at"])
@@ -56,16 +64,21 @@ def user_message_post(*, user: AbstractBaseUser, content: str) -> SupportMessage
     return message
 
 
-def admin_reply_post(
-    *, admin: AbstractBaseUser, chat_id: uuid.UUID, content: str
-) -> SupportMessage:
-    """Post a reply from an admin. An archived chat stays archived (and gets no reply email)."""
+def admin_reply_post(*, admin: User, chat_id: uuid.UUID, content: object) -> SupportMessage:
+    """Post a reply from an admin. An archived chat stays archived (and gets no reply email).
+
+    `content` as the edge received it. Raises InvalidInputError (costing nothing),
+    PermissionDeniedError (costing nothing unless the database alone knows the admin was
+    demoted), RateLimitedError (the admin's own allowance), NotFoundError.
+    """
+    # Validated, then the admin checked, before the allowance: a refused reply costs nothing.
+    text = clean_content(content)
     require_admin(admin)
-    content = clean_content(content)
+    ratelimit.take_sync(ratelimit.messages(), admin.pk, "messages")
     with transaction.atomic():
         require_current_admin(admin)
-        chat = _chat_lock(chat_id)
-        message = _message_add(chat, sender=admin, sender_type=SenderType.ADMIN, content=content)
+        chat = chat_lock(chat_id)
+        message = _message_add(chat, sender=admin, sender_type=SenderType.ADMIN, content=text)
         chat.save(update_fields=["last_message_at", "message_count", "updated_at"])
         ChatAuditEntry.objects.create(
             chat=chat, actor=admin, action=AdminAction.REPLIED, message=message
@@ -74,9 +87,7 @@ def admin_reply_post(
     return message
 
 
-def messages_mark_read(
-    *, user: AbstractBaseUser, message_ids: Iterable[uuid.UUID] | None = None
-) -> int:
+def messages_mark_read(*, user: User, message_ids: Iterable[uuid.UUID] | None = None) -> int:
     """Mark the admin replies the user has not read yet as read; return how many were marked.
 
     Every unread reply, or only those among `message_ids` (a reply email's link marks the replies
@@ -87,9 +98,7 @@ def messages_mark_read(
         if chat is None:
             return 0
         _require_active(chat.user)
-        unread = SupportMessage.objects.filter(
-            chat=chat, sender_type=SenderType.ADMIN, read_at__isnull=True
-        )
+        unread = SupportMessage.objects.filter(chat=chat).unread_replies()
         if message_ids is not None:
             unread = unread.filter(id__in=message_ids)
         # Lock the rows first so two tabs marking at once report each message once.
@@ -104,13 +113,13 @@ def messages_mark_read(
     return len(marked)
 
 
-def chat_mark_viewed(*, admin: AbstractBaseUser, chat_id: uuid.UUID) -> datetime:
+def chat_mark_viewed(*, admin: User, chat_id: uuid.UUID) -> datetime:
     """Record that an admin opened the chat: its user messages are no longer unread for admins."""
     require_admin(admin)
     viewed_at = timezone.now()
     with transaction.atomic():
         require_current_admin(admin)
-        chat = _chat_lock(chat_id)
+        chat = chat_lock(chat_id)
         chat.admin_viewed_at = viewed_at
         chat.save(update_fields=["admin_viewed_at", "updated_at"])
         ChatAuditEntry.objects.create(chat=chat, actor=admin, action=AdminAction.VIEWED)
@@ -118,12 +127,12 @@ def chat_mark_viewed(*, admin: AbstractBaseUser, chat_id: uuid.UUID) -> datetime
     return viewed_at
 
 
-def chat_archive(*, admin: AbstractBaseUser, chat_id: uuid.UUID) -> SupportChat:
+def chat_archive(*, admin: User, chat_id: uuid.UUID) -> SupportChat:
     """Move the chat to the Archived tab. Archiving an archived chat changes nothing."""
     require_admin(admin)
     with transaction.atomic():
         require_current_admin(admin)
-        chat = _chat_lock(chat_id)
+        chat = chat_lock(chat_id)
         if chat.archived_at is None:
             chat.archived_at = timezone.now()
             chat.save(update_fields=["archived_at", "updated_at"])
@@ -134,12 +143,12 @@ def chat_archive(*, admin: AbstractBaseUser, chat_id: uuid.UUID) -> SupportChat:
     return chat
 
 
-def chat_unarchive(*, admin: AbstractBaseUser, chat_id: uuid.UUID) -> SupportChat:
+def chat_unarchive(*, admin: User, chat_id: uuid.UUID) -> SupportChat:
     """Move the chat back to the Active tab. Restoring an active chat changes nothing."""
     require_admin(admin)
     with transaction.atomic():
         require_current_admin(admin)
-        chat = _chat_lock(chat_id)
+        chat = chat_lock(chat_id)
         if chat.archived_at is not None:
             chat.archived_at = None
             chat.save(update_fields=["archived_at", "updated_at"])
@@ -150,13 +159,37 @@ def chat_unarchive(*, admin: AbstractBaseUser, chat_id: uuid.UUID) -> SupportCha
     return chat
 
 
-def _chats_locked() -> QuerySet[SupportChat]:
-    # The row lock serializes writers on one chat (PostgreSQL; SQLite's IMMEDIATE transactions
-    # serialize all writers), so message timestamps follow commit order within a chat.
+def chat_lock(chat_id: uuid.UUID) -> SupportChat:
+    """The chat with its user, its row locked until the transaction ends; NotFoundError if none.
+
+    Call inside transaction.atomic(); serialises writers of one chat. Every write to a chat and
+    every decision taken about it (a reply email's, in notifications) holds it, so message
+    timestamps follow commit order within a chat, and each query after the lock sees what the
+    previous holder committed. PostgreSQL locks the row; SQLite's IMMEDIATE transactions
+    serialise every writer.
+    """
+    try:
+        return _chats_locking().get(id=chat_id)
+    except SupportChat.DoesNotExist:
+        raise NotFoundError("No such chat.") from None
+
+
+def _user_chat_lock(user: User) -> SupportChat:
+    # chat_lock by owner, creating the chat on first use (outside the lock: get_or_create
+    # tolerates a concurrent creator through the unique user column).
+    chat = _chats_locking().filter(user=user).first()
+    if chat is None:
+        chat_get_or_create(user=user)
+        chat = _chats_locking().get(user=user)
+    return chat
+
+
+def _chats_locking() -> QuerySet[SupportChat]:
+    # chat_lock's one definition of the lock; `of` keeps the user's row unlocked.
     return SupportChat.objects.select_for_update(of=("self",)).select_related("user")
 
 
-def _require_active(owner: AbstractBaseUser) -> None:
+def _require_active(owner: User) -> None:
     # `owner` is the chat's user as this transaction read it with the chat (no query of its own),
     # not the caller's copy.
     if not owner.is_active:
@@ -169,15 +202,8 @@ def _admin_row(chat: SupportChat) -> SupportChat:
     return selectors.chats_for_admin().get(id=chat.id)
 
 
-def _chat_lock(chat_id: uuid.UUID) -> SupportChat:
-    try:
-        return _chats_locked().get(id=chat_id)
-    except SupportChat.DoesNotExist:
-        raise NotFoundError("No such chat.") from None
-
-
 def _message_add(
-    chat: SupportChat, *, sender: AbstractBaseUser, sender_type: SenderType, content: str
+    chat: SupportChat, *, sender: User, sender_type: SenderType, content: str
 ) -> SupportMessage:
     # Strictly after the chat's previous message even if clocks of two servers disagree, so that
     # "messages after id X" never skips one that committed later with an earlier timestamp.

@@ -4,11 +4,14 @@ from chats.errors import InvalidInputError
 from chats.models import CONTENT_MAX_LENGTH
 
 
-def clean_content(content: str) -> str:
+def clean_content(content: object) -> str:
     """Return message content trimmed, or raise InvalidInputError naming the `content` field.
 
-    The one rule for every edge: REST validates with it, the services re-check with it.
+    The one rule for every edge, applied once, by the posting services (chats/services.py):
+    `content` is whatever the edge parsed, None when the client sent none.
     """
+    if content is None:
+        raise InvalidInputError("content", "Message content is required.")
     if not isinstance(content, str):
         raise InvalidInputError("content", "Message content must be text.")
     content = content.strip()

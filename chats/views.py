@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import itertools
-import math
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,19 +15,24 @@ from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
-from asgiref.sync import async_to_sync
 from django.contrib.auth.decorators import login_required
 from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from chats import ratelimit, selectors, services
-from chats.errors import InvalidInputError, NotFoundError, PermissionDeniedError, RateLimitedError
-from chats.http import request_is_cross_site
+from chats import selectors, services
+from chats.errors import (
+    DeskError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitedError,
+)
+from chats.http import LoggedInRequest, request_is_cross_site
 from chats.models import SupportChat, SupportMessage
 
 View = Callable[..., HttpResponse]
@@ -38,21 +42,37 @@ def admin_view(view: View) -> View:
     """Anonymous visitors go to the login page; the services' own errors become HTTP errors.
 
     Who is an admin is decided where it always is, in the selectors and services: a logged-in
-    non-staff user reaches them and gets their PermissionDeniedError, as a 403.
+    non-staff user reaches them and gets their PermissionDeniedError, as a 403. A database out
+    of reach is left to desk.middleware.DatabaseUnavailableMiddleware, which answers every page.
     """
 
     @functools.wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
             return view(request, *args, **kwargs)
-        except PermissionDeniedError as error:
-            raise PermissionDenied(str(error)) from error
-        except NotFoundError as error:
-            raise Http404(str(error)) from error
-        except InvalidInputError as error:
-            return HttpResponseBadRequest(error.message)
+        except DeskError as error:
+            return _error_page(error)
 
     return login_required(wrapped)
+
+
+def _error_page(error: DeskError) -> HttpResponse:
+    """The answer chats.errors' table gives `error`, as a page."""
+    # Django's own 403 and 404 pages (its handlers), as every other page of the site shows them.
+    if error.status == PermissionDeniedError.status:
+        raise PermissionDenied(error.detail) from error
+    if error.status == NotFoundError.status:
+        raise Http404(error.detail) from error
+    status = error.status
+    if isinstance(error, InvalidInputError) and error.location == "query":
+        # A bad address (a cursor mangled in a link) is a bad request on a page, as a NUL in the
+        # query string is (desk.middleware.RejectNulMiddleware); the API documents 422 for both.
+        # tests/chats/test_dashboard.py::test_malformed_cursor_is_400 holds this.
+        status = 400
+    response = HttpResponse(error.detail, status=status, content_type="text/plain; charset=utf-8")
+    if error.retry_after_header is not None:
+        response["Retry-After"] = error.retry_after_header
+    return response
 
 
 @dataclass(frozen=True)
@@ -63,7 +83,7 @@ class Day:
 
 @admin_view
 @require_GET
-def chat_list(request: HttpRequest) -> HttpResponse:
+def chat_list(request: LoggedInRequest) -> HttpResponse:
     """One tab of the list (`?archived=1` for Archived), newest activity first, `?q=` by email."""
     archived = request.GET.get("archived") == "1"
     q = request.GET.get("q", "").strip()
@@ -75,8 +95,10 @@ def chat_list(request: HttpRequest) -> HttpResponse:
     )
     for chat in page.chats:
         # The first paint of the relative time; dashboard.js keeps it current from then on.
-        chat.activity_at = chat.last_message_at or chat.created_at
-        chat.activity_ago = naturaltime(chat.activity_at)
+        # (Attributes for the template, on rows the selector annotated: not model fields.)
+        activity_at = chat.last_message_at or chat.created_at
+        chat.activity_at = activity_at  # type: ignore[attr-defined]
+        chat.activity_ago = naturaltime(activity_at)  # type: ignore[attr-defined]
     return render(
         request,
         "chats/chat_list.html",
@@ -98,7 +120,7 @@ def chat_list(request: HttpRequest) -> HttpResponse:
 
 @admin_view
 @require_GET
-def chat_detail(request: HttpRequest, chat_id: uuid.UUID) -> HttpResponse:
+def chat_detail(request: LoggedInRequest, chat_id: uuid.UUID) -> HttpResponse:
     """One conversation. Opening it marks the chat viewed, as the REST detail does, unless
     another site sent the browser here (chats/http.py): then the page is shown, nothing marked."""
     if not request_is_cross_site(request):
@@ -108,25 +130,25 @@ def chat_detail(request: HttpRequest, chat_id: uuid.UUID) -> HttpResponse:
 
 @admin_view
 @require_POST
-def chat_reply(request: HttpRequest, chat_id: uuid.UUID) -> HttpResponse:
+def chat_reply(request: LoggedInRequest, chat_id: uuid.UUID) -> HttpResponse:
     """The reply form without JavaScript (with it, replies go over the socket or REST)."""
     content = request.POST.get("content", "")
     try:
-        # The same gate and allowance as a reply over REST or the socket.
-        cleaned = async_to_sync(ratelimit.message_admit)(user_pk=request.user.pk, content=content)
-        services.admin_reply_post(admin=request.user, chat_id=chat_id, content=cleaned)
-    except InvalidInputError as error:
-        return _detail(request, chat_id, draft=content, error=error.message, status=422)
-    except RateLimitedError as error:
-        response = _detail(request, chat_id, draft=content, error=str(error), status=429)
-        response["Retry-After"] = str(math.ceil(error.retry_after))
+        services.admin_reply_post(admin=request.user, chat_id=chat_id, content=content)
+    except (InvalidInputError, RateLimitedError) as error:
+        # The page again, the draft kept and the reason shown; the status is the table's.
+        response = _detail(request, chat_id, draft=content, error=error.detail, status=error.status)
+        if error.retry_after_header is not None:
+            response["Retry-After"] = error.retry_after_header
         return response
     return redirect(_detail_url(request, chat_id))
 
 
 @admin_view
 @require_POST
-def chat_set_archived(request: HttpRequest, chat_id: uuid.UUID, *, archived: bool) -> HttpResponse:
+def chat_set_archived(
+    request: LoggedInRequest, chat_id: uuid.UUID, *, archived: bool
+) -> HttpResponse:
     """The Archive / Restore button without JavaScript (with it, the REST endpoints)."""
     service = services.chat_archive if archived else services.chat_unarchive
     service(admin=request.user, chat_id=chat_id)
@@ -134,7 +156,7 @@ def chat_set_archived(request: HttpRequest, chat_id: uuid.UUID, *, archived: boo
 
 
 def _detail(
-    request: HttpRequest,
+    request: LoggedInRequest,
     chat_id: uuid.UUID,
     *,
     draft: str = "",
@@ -163,7 +185,7 @@ def _detail(
             "error": error,
             "config": {
                 "chatId": str(chat.id),
-                "userEmail": chat.user_email,
+                "userEmail": chat.user_email,  # type: ignore[attr-defined]
                 "archived": chat.archived,
                 "lastMessageId": str(page.messages[-1].id) if page.messages else None,
                 "firstMessageId": str(page.messages[0].id) if page.messages else None,

@@ -20,7 +20,6 @@ import unicodedata
 from collections.abc import Iterator
 from typing import Any
 
-from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import get_user_model
@@ -72,13 +71,13 @@ def client_subject(remote_addr: str) -> str:
     return str(ip)
 
 
-async def reset_admit(*, client: str, address: str) -> float:
+def reset_admit(*, client: str, address: str) -> float:
     """Take one reset request from the client's allowance, then from the address's; 0.0 if
     allowed, else seconds until one more would be. A refused client costs the address nothing."""
-    wait = await ratelimit.acquire(per_client(), client_subject(client))
+    wait = ratelimit.acquire_sync(per_client(), client_subject(client))
     if wait > 0:
         return wait
-    return await ratelimit.acquire(per_address(), address_subject(address))
+    return ratelimit.acquire_sync(per_address(), address_subject(address))
 
 
 class PasswordResetForm(auth_forms.PasswordResetForm):
@@ -101,7 +100,7 @@ class PasswordResetView(auth_views.PasswordResetView):
     form_class = PasswordResetForm
 
     def form_valid(self, form: auth_forms.PasswordResetForm) -> HttpResponse:
-        wait = async_to_sync(reset_admit)(
+        wait = reset_admit(
             client=self.request.META.get("REMOTE_ADDR", ""), address=form.cleaned_data["email"]
         )
         if wait > 0:

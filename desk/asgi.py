@@ -24,7 +24,7 @@ from django.conf import settings
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 from django.core.asgi import get_asgi_application
 from django.core.exceptions import SuspiciousFileOperation
-from django.http import Http404, HttpRequest
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 
 # Django must be set up (this does it) before anything imports models, as the consumers do.
@@ -47,7 +47,7 @@ class StaticFilesHandler(ASGIStaticFilesHandler):
     became a 500. Written against Django 6.1.3; guarded by tests/security/test_static.py.
     """
 
-    def serve(self, request: HttpRequest) -> HttpResponseBase:
+    def serve(self, request: HttpRequest) -> HttpResponse | FileResponse:
         relative = self.file_path(request.path)
         if "\x00" in relative or ".." in PurePosixPath(relative).parts:
             raise Http404("No such static file.")

@@ -11,16 +11,14 @@ hook ever does query the database on the event loop.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth import middleware as auth
 from django.contrib.messages import middleware as messages
 from django.contrib.sessions import middleware as sessions
-from django.db import InterfaceError, OperationalError
 from django.http import (
     HttpRequest,
     HttpResponse,
@@ -32,19 +30,18 @@ from django.middleware import clickjacking, common, csp, csrf, security
 from django.urls import NoReverseMatch, Resolver404, resolve, reverse
 from django.utils.deprecation import MiddlewareMixin
 
-logger = logging.getLogger(__name__)
+from chats.errors import as_desk_error
 
 
-class InlineHooks:
+class InlineHooks(MiddlewareMixin):
     """Run process_request and process_response directly in the async path."""
 
-    get_response: Callable[[HttpRequest], Awaitable[HttpResponseBase]]
-
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
-        response = None
+        response: HttpResponseBase | None = None
         if hasattr(self, "process_request"):
             response = self.process_request(request)
-        response = response or await self.get_response(request)
+        if response is None:
+            response = await cast(Awaitable[HttpResponseBase], self.get_response(request))
         if hasattr(self, "process_response"):
             response = await self._process_response(request, response)
         return response
@@ -52,7 +49,10 @@ class InlineHooks:
     async def _process_response(
         self, request: HttpRequest, response: HttpResponseBase
     ) -> HttpResponseBase:
-        return self.process_response(request, response)
+        # Every class below mixes this into a Django middleware that has process_response.
+        hook: Callable[[HttpRequest, HttpResponseBase], HttpResponseBase]
+        hook = self.process_response  # type: ignore[attr-defined]
+        return hook(request, response)
 
 
 class SecurityMiddleware(InlineHooks, security.SecurityMiddleware):
@@ -84,8 +84,8 @@ class SessionMiddleware(InlineHooks, sessions.SessionMiddleware):
         self, request: HttpRequest, response: HttpResponseBase
     ) -> HttpResponseBase:
         if request.session.modified or settings.SESSION_SAVE_EVERY_REQUEST:
-            return await sync_to_async(self.process_response)(request, response)
-        return self.process_response(request, response)
+            return await sync_to_async(self.process_response)(request, cast(HttpResponse, response))
+        return self.process_response(request, cast(HttpResponse, response))
 
 
 class MessageMiddleware(InlineHooks, messages.MessageMiddleware):
@@ -94,8 +94,8 @@ class MessageMiddleware(InlineHooks, messages.MessageMiddleware):
     ) -> HttpResponseBase:
         storage: Any = getattr(request, "_messages", None)
         if storage is not None and (storage.used or storage.added_new):
-            return await sync_to_async(self.process_response)(request, response)
-        return self.process_response(request, response)
+            return await sync_to_async(self.process_response)(request, cast(HttpResponse, response))
+        return self.process_response(request, cast(HttpResponse, response))
 
 
 # NUL is no character of any URL or name desk uses, and PostgreSQL refuses it in a query (a
@@ -158,31 +158,21 @@ class RejectNulMiddleware(InlineHooks, MiddlewareMixin):
         return HttpResponseBadRequest(NUL_DETAIL, content_type="text/plain; charset=utf-8")
 
 
-# The database is down or unreachable (a restart, a failover, the pool's wait for a connection
-# running out): the request may well succeed shortly, so it gets a 503 with Retry-After, not a 500.
-# Integrity and data errors are bugs or bad input, never this. Once the server is back, the pool
-# (whose `check` tests each connection before handing it out) resumes on its own.
-DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (OperationalError, InterfaceError)
-RETRY_AFTER_SECONDS = 5
-UNAVAILABLE_DETAIL = "The service is briefly unavailable; try again in a few seconds."
-
-
-def database_unavailable(exc: Exception) -> None:
-    logger.warning("database unavailable, the request is refused for now (503): %s", exc)
-
-
 class DatabaseUnavailableMiddleware(MiddlewareMixin):
     """A plain 503 page, with Retry-After, when a page's view cannot reach the database.
 
-    The API answers in its own error shape (desk/api.py); this covers every other page.
+    The answer is chats.errors' UnavailableError, as the API (in its own shape) and the sockets
+    give it. Any other error the table knows that a page lets through answers from its row too
+    (the dashboard answers them itself, with its own 403 and 404 pages); the rest are bugs, 500.
     """
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        if not isinstance(exception, DATABASE_UNAVAILABLE):
+        error = as_desk_error(exception)
+        if error is None:
             return None
-        database_unavailable(exception)
         response = HttpResponse(
-            UNAVAILABLE_DETAIL, status=503, content_type="text/plain; charset=utf-8"
+            error.detail, status=error.status, content_type="text/plain; charset=utf-8"
         )
-        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        if error.retry_after_header is not None:
+            response["Retry-After"] = error.retry_after_header
         return response

@@ -53,13 +53,13 @@ class _OriginCheck(CsrfViewMiddleware):
     on each use so that changed settings apply at once.
     """
 
-    @property  # type: ignore[override]
+    @property
     def allowed_origins_exact(self) -> set[str]:
         return {origin for origin in socket_trusted_origins() if "*" not in origin}
 
-    @property  # type: ignore[override]
-    def allowed_origin_subdomains(self) -> dict[str, list[str]]:
-        subdomains: dict[str, list[str]] = defaultdict(list)
+    @property
+    def allowed_origin_subdomains(self) -> defaultdict[str, list[str]]:
+        subdomains: defaultdict[str, list[str]] = defaultdict(list)
         for origin in socket_trusted_origins():
             if "*" in origin:
                 parsed = urlsplit(origin)
@@ -86,7 +86,7 @@ def origin_allowed(scope: Scope) -> bool:
     request = handshake_request(scope)
     if "HTTP_ORIGIN" not in request.META:
         return False
-    return bool(_check._origin_verified(request))
+    return bool(_check._origin_verified(request))  # type: ignore[attr-defined]
 
 
 class OriginValidator:

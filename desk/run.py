@@ -267,9 +267,15 @@ DEBUG_WARNING = (
 
 def _print_banner(host: str, port: int) -> None:
     from django.conf import settings
+    from django.urls import reverse
 
     base = f"http://{_url_host(host)}:{port}"
-    lines = ["", "desk is running:", f"  site          {base}/"]
+    lines = [
+        "",
+        "desk is running:",
+        f"  site          {base}/",
+        f"  dashboard     {base}{reverse('chats:list')}",
+    ]
     if settings.DESK_API_DOCS != "off":
         who = " (support staff only)" if settings.DESK_API_DOCS == "staff" else ""
         lines += [

@@ -156,15 +156,8 @@ DESK_CHANNEL_PREFIX = env_str("DESK_CHANNEL_PREFIX", "desk")
 # of 100 lost a third of the events at 100 messages/s in a naive baseline.
 DESK_CHANNEL_CAPACITY = env_int("DESK_CHANNEL_CAPACITY", 1000, minimum=100)
 # Messages each user may send per minute, over REST and websockets together, across all processes,
-# in bursts of up to as many; more are refused with 429 / rate_limited (chats/ratelimit.py). Its
-# first name, from when only sockets were limited, is still read when the new one is unset.
-DESK_MESSAGES_PER_MINUTE = env_int(
-    "DESK_MESSAGES_PER_MINUTE"
-    if env_str("DESK_MESSAGES_PER_MINUTE")
-    else "DESK_SOCKET_MESSAGES_PER_MINUTE",
-    30,
-    minimum=1,
-)
+# in bursts of up to as many; more are refused with 429 / rate_limited (chats/ratelimit.py).
+DESK_MESSAGES_PER_MINUTE = env_int("DESK_MESSAGES_PER_MINUTE", 30, minimum=1)
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "chats.layers.RedisChannelLayer",
@@ -253,11 +246,10 @@ _email_backend = env_str(
     if DEBUG
     else "django.core.mail.backends.smtp.EmailBackend",
 )
-MAILERS = {"default": {"BACKEND": _email_backend, "OPTIONS": {}}}
+_email_options: dict[str, str] = {}
 if _email_backend.endswith("filebased.EmailBackend"):
-    MAILERS["default"]["OPTIONS"]["file_path"] = env_str(
-        "EMAIL_FILE_PATH", str(DESK_DATA_DIR / "emails")
-    )
+    _email_options["file_path"] = env_str("EMAIL_FILE_PATH", str(DESK_DATA_DIR / "emails"))
+MAILERS = {"default": {"BACKEND": _email_backend, "OPTIONS": _email_options}}
 
 
 def anymail_settings_from_env(environ: dict[str, str]) -> dict[str, object]:

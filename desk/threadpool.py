@@ -34,13 +34,14 @@ from typing import IO, Any
 
 from asgiref.sync import ThreadSensitiveContext
 
-from desk.middleware import RETRY_AFTER_SECONDS, UNAVAILABLE_DETAIL
+from chats.errors import UnavailableError
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+# Loose on purpose: Django's ASGIHandler and the static handler type receive and send more narrowly.
+ASGIApp = Callable[..., Awaitable[None]]
 
 # Bodies up to this size wait in memory, larger ones in a temporary file: a few hundred clients each
 # sending a body of the largest allowed size cost disk, not a few hundred times that in memory.
@@ -121,8 +122,9 @@ class RequestThreadPool:
                     self.thread_wait,
                     scope.get("path"),
                 )
+                busy = UnavailableError()
                 await self._refuse(
-                    scope, send, 503, UNAVAILABLE_DETAIL, retry_after=RETRY_AFTER_SECONDS
+                    scope, send, busy.status, busy.detail, retry_after=busy.retry_after_header
                 )
                 return
             try:
@@ -166,7 +168,7 @@ class RequestThreadPool:
         detail: str,
         *,
         close: bool = False,
-        retry_after: int | None = None,
+        retry_after: str | None = None,
     ) -> None:
         """Answer without Django: its middleware never sees these requests."""
         if self.api_prefix is not None and scope.get("path", "").startswith(self.api_prefix()):
@@ -179,7 +181,7 @@ class RequestThreadPool:
             (b"x-content-type-options", b"nosniff"),
         ]
         if retry_after is not None:
-            headers.append((b"retry-after", str(retry_after).encode()))
+            headers.append((b"retry-after", retry_after.encode()))
         if close:
             # The rest of an unread body would otherwise be parsed as the next request.
             headers.append((b"connection", b"close"))

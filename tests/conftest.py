@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ from django.test import Client
 
 from chats import services
 from chats.models import SupportChat, SupportMessage
+from tests.settings_env import FreshDesk
 
 User = get_user_model()
 
@@ -82,6 +84,13 @@ def say(user: Any) -> Callable[[str], SupportMessage]:
 def reply(admin: Any, chat: SupportChat) -> Callable[[str], SupportMessage]:
     """An admin replies in the user's chat."""
     return lambda content: services.admin_reply_post(admin=admin, chat_id=chat.id, content=content)
+
+
+@pytest.fixture
+def fresh_desk(tmp_path: Path) -> FreshDesk:
+    """desk's settings loaded in a new process from a clean environment (tests/settings_env.py):
+    `.settings(**env)`, `.start_up(**env)`, `.manage(*args, **env)`; data in tmp_path."""
+    return FreshDesk(tmp_path)
 
 
 @pytest.fixture(autouse=True)

@@ -11,6 +11,7 @@ Used by the end-to-end, browser, fault and load tests, and by the benchmarks' sm
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -24,7 +25,7 @@ import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import redis
@@ -32,6 +33,9 @@ from django.conf import settings
 
 from desk.embedded import dies_with_parent
 from desk.server import uvicorn_command
+
+if TYPE_CHECKING:
+    from websockets.asyncio.client import ClientConnection
 
 BASE_DIR = Path(__file__).resolve().parents[1]
 START_TIMEOUT = 60.0
@@ -139,6 +143,32 @@ def rest(
     except ValueError:
         decoded = raw.decode(errors="replace")
     return Answer(status, decoded, headers)
+
+
+# Generous: an event between two servers crosses Redis; a slow CI machine must not flake.
+EVENT_TIMEOUT = 10.0
+
+
+async def next_event(
+    websocket: ClientConnection, *, within: float = EVENT_TIMEOUT, **match: Any
+) -> dict[str, Any]:
+    """The next event with these values; events of other kinds in between are skipped.
+
+    `message__content="Hi"` matches a nested value (see `event_value`).
+    """
+    async with asyncio.timeout(within):
+        while True:
+            event = json.loads(await websocket.recv())
+            if all(event_value(event, key) == value for key, value in match.items()):
+                return dict(event)
+
+
+def event_value(event: dict[str, Any], key: str) -> Any:
+    """`event["message"]["content"]` for the key `message__content`; None if a part is missing."""
+    value: Any = event
+    for part in key.split("__"):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
 
 
 def free_port() -> int:

@@ -153,6 +153,7 @@ def test_desk_serves_the_api_and_sigterm_stops_every_process(
         assert wait_for_empty_group(desk.process.pid, timeout=10) == {}
         assert "http://127.0.0.1:" in desk.output
         assert "/api/docs" in desk.output
+        assert "/desk/" in desk.output
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux-only")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import transaction
 
 from chats import services as chats_services
@@ -22,9 +22,7 @@ class Opened:
     marked_read: int = 0
 
 
-def reply_email_open(
-    *, token: str, user: AbstractBaseUser | AnonymousUser, act: bool = True
-) -> Opened:
+def reply_email_open(*, token: str, user: User | AnonymousUser, act: bool = True) -> Opened:
     """Follow the link of a reply email, and record the click.
 
     The link's user gets the email's replies marked read, with the same `messages_read` event as
@@ -63,7 +61,9 @@ def reply_email_open(
         # limited to the replies this email listed.
         marked = chats_services.messages_mark_read(
             user=user,
-            message_ids=SupportMessage.objects.filter(email_decision__email=email).values("id"),
+            message_ids=SupportMessage.objects.filter(email_decision__email=email).values_list(
+                "id", flat=True
+            ),
         )
         ReplyEmailClick.objects.create(
             email=email, user=user, outcome=ClickOutcome.OPENED, marked_read=marked
@@ -71,5 +71,5 @@ def reply_email_open(
     return Opened(ClickOutcome.OPENED, marked_read=marked)
 
 
-def _known(user: AbstractBaseUser | AnonymousUser) -> AbstractBaseUser | None:
-    return user if user.is_authenticated else None  # type: ignore[return-value]
+def _known(user: User | AnonymousUser) -> User | None:
+    return user if user.is_authenticated else None

@@ -32,13 +32,15 @@ from anymail.exceptions import (
 )
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
+from chats.errors import NotFoundError
 from chats.models import SenderType, SupportChat, SupportMessage
+from chats.services import chat_lock
 from notifications import emails, links
 from notifications.models import (
     EmailPreference,
@@ -93,22 +95,20 @@ def reply_email_claim(*, message_id: uuid.UUID) -> ReplyEmail | None:
         return None
     now = timezone.now()
     with transaction.atomic():
-        # The chat's row lock serialises the deciders of one chat (SQLite's IMMEDIATE transactions
-        # serialise every writer): two workers never list the same reply, and every query below
-        # runs after the lock is granted, so it sees what the previous holder committed.
-        chat = (
-            SupportChat.objects.select_for_update(of=("self",))
-            .select_related("user")
-            .filter(id=head["chat_id"])
-            .first()
-        )
+        # The chat's lock serialises the deciders of one chat with each other and with its
+        # writers: two workers never list the same reply, and every query below sees what the
+        # previous holder committed.
+        try:
+            chat = chat_lock(head["chat_id"])
+        except NotFoundError:
+            return None
         trigger = (
             SupportMessage.objects.filter(id=message_id)
             .annotate(decided=Exists(ReplyDecision.objects.filter(message=OuterRef("pk"))))
             .values("read_at", "decided")
             .first()
         )
-        if chat is None or trigger is None or trigger["decided"]:
+        if trigger is None or trigger["decided"]:
             return None
         if trigger["read_at"] is not None:
             _skip(message_id, SkipReason.READ, now)
@@ -120,12 +120,8 @@ def reply_email_claim(*, message_id: uuid.UUID) -> ReplyEmail | None:
             _skip(message_id, reason, now)
             return None
         reply_ids = list(
-            SupportMessage.objects.filter(
-                chat=chat,
-                sender_type=SenderType.ADMIN,
-                read_at__isnull=True,
-                email_decision__isnull=True,
-            )
+            SupportMessage.objects.filter(chat=chat, email_decision__isnull=True)
+            .unread_replies()
             .order_by("created_at", "id")
             .values_list("id", flat=True)
         )
@@ -149,12 +145,12 @@ def _skip(message_id: uuid.UUID, reason: SkipReason, now: datetime) -> None:
     logger.info("reply %s: no email (%s)", message_id, reason.value)
 
 
-def _address(user: AbstractBaseUser) -> str:
+def _address(user: User) -> str:
     return (getattr(user, user.get_email_field_name(), "") or "").strip()
 
 
 def _skip_reason(
-    *, chat: SupportChat, user: AbstractBaseUser, preference: EmailPreference
+    *, chat: SupportChat, user: User, preference: EmailPreference
 ) -> SkipReason | None:
     """The first guard (besides "read") that forbids an email now, or None. Costs one query."""
     if chat.archived_at is not None:
@@ -213,7 +209,8 @@ def reply_email_deliver(*, email_id: uuid.UUID) -> Delivery:
     user = email.user
     preference, _ = EmailPreference.objects.get_or_create(user=user)
     replies = list(
-        SupportMessage.objects.filter(email_decision__email=email, read_at__isnull=True)
+        SupportMessage.objects.filter(email_decision__email=email)
+        .unread_replies()
         .order_by("created_at", "id")
         .values_list("content", flat=True)
     )
@@ -342,13 +339,11 @@ def reply_emails_sweep() -> Sweep:
     slack = timedelta(seconds=settings.DESK_REPLY_SWEEP_INTERVAL)
     due = now - timedelta(seconds=settings.DESK_REPLY_NOTIFICATION_DELAY) - slack
     since = now - timedelta(seconds=settings.DESK_REPLY_SWEEP_LOOKBACK)
-    lost = SupportMessage.objects.filter(
-        sender_type=SenderType.ADMIN,
-        read_at__isnull=True,
-        email_decision__isnull=True,
-        created_at__gte=since,
-        created_at__lte=due,
-    ).order_by("created_at", "id")
+    lost = (
+        SupportMessage.objects.unread_replies()
+        .filter(email_decision__isnull=True, created_at__gte=since, created_at__lte=due)
+        .order_by("created_at", "id")
+    )
     oldest_by_chat: dict[uuid.UUID, uuid.UUID] = {}
     for message_id, chat_id in lost.values_list("id", "chat_id")[:SWEEP_BATCH]:
         oldest_by_chat.setdefault(chat_id, message_id)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
@@ -24,7 +23,7 @@ import pytest_asyncio
 from playwright.async_api import Browser, Page, async_playwright, expect
 from websockets.asyncio.client import ClientConnection, connect
 
-from tests.live import LiveDesk, live_desk
+from tests.live import EVENT_TIMEOUT, LiveDesk, live_desk
 from tests.live import rest as live_rest
 
 CHROMIUM = os.environ.get("DESK_CHROMIUM", "/usr/bin/chromium")
@@ -47,7 +46,6 @@ VIEWPORT = {"width": 1280, "height": 800}
 USERS = ["ann", "ben", "emma"]
 ADMINS = ["alice", "bob"]
 POOL = [f"user{n:02d}" for n in range(1, 61)]
-EVENT_TIMEOUT = 10.0
 HERE = Path(__file__).parent
 
 expect.set_options(timeout=10_000)
@@ -196,15 +194,6 @@ async def opened_socket(live: LiveDesk, name: str, path: str) -> AsyncIterator[C
         live.a.url(path), additional_headers=headers, open_timeout=EVENT_TIMEOUT, close_timeout=2
     ) as websocket:
         yield websocket
-
-
-async def next_event(websocket: ClientConnection, **match: Any) -> dict[str, Any]:
-    """The next event whose top-level keys have these values; others in between are skipped."""
-    async with asyncio.timeout(EVENT_TIMEOUT):
-        while True:
-            event = json.loads(await websocket.recv())
-            if all(event.get(key) == value for key, value in match.items()):
-                return dict(event)
 
 
 @pytest.fixture

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, Page, Route, WebSocketRoute, expect
 
-from tests.browser.conftest import PageFor, Rest, logged_in_page, next_event, opened_socket
-from tests.live import LiveDesk, live_desk
+from tests.browser.conftest import PageFor, Rest, logged_in_page, opened_socket
+from tests.live import LiveDesk, live_desk, next_event
 
 pytestmark = pytest.mark.asyncio
 
@@ -294,8 +294,9 @@ async def lose_post_answers(page: Page) -> list[int]:
     return lost
 
 
+@pytest.mark.parametrize("reload", [False, True], ids=["same-page", "after-a-reload"])
 async def test_a_message_whose_answer_was_lost_is_not_sent_again(
-    page_for: PageFor, rest: Rest, fresh_user: Callable[[], str]
+    page_for: PageFor, rest: Rest, fresh_user: Callable[[], str], reload: bool
 ) -> None:
     user = fresh_user()
     await rest.reply("alice", user, "Hello!")
@@ -306,38 +307,20 @@ async def test_a_message_whose_answer_was_lost_is_not_sent_again(
     await open_widget(page)
 
     await send(page, "Did this arrive?")
+    if reload:
+        await expect(page.locator(".pending .meta")).to_have_text("Waiting to send…")
+        assert lost == [201]
+        await page.unroute_all()
+        await page.reload()
+        await open_widget(page)
 
     await expect(page.locator(".log .msg:not(.pending) .bubble")).to_have_text(
         ["Hello!", "Did this arrive?"], timeout=12_000
     )
+    if reload:
+        await page.wait_for_timeout(6_000)  # past a polling tick
     await expect(page.locator(".pending")).to_have_count(0)
     assert lost == [201]
-    assert [m["content"] for m in await rest.messages(user)] == ["Hello!", "Did this arrive?"]
-
-
-async def test_a_message_whose_answer_was_lost_before_a_reload_is_not_sent_again(
-    page_for: PageFor, rest: Rest, fresh_user: Callable[[], str]
-) -> None:
-    user = fresh_user()
-    await rest.reply("alice", user, "Hello!")
-    page = await page_for(user)
-    await cut_socket(page)
-    lost = await lose_post_answers(page)
-    await page.goto("/")
-    await open_widget(page)
-    await send(page, "Did this arrive?")
-    await expect(page.locator(".pending .meta")).to_have_text("Waiting to send…")
-    assert lost == [201]
-    await page.unroute_all()
-
-    await page.reload()
-
-    await open_widget(page)
-    await expect(page.locator(".log .msg:not(.pending) .bubble")).to_have_text(
-        ["Hello!", "Did this arrive?"]
-    )
-    await page.wait_for_timeout(6_000)  # past a polling tick
-    await expect(page.locator(".pending")).to_have_count(0)
     assert [m["content"] for m in await rest.messages(user)] == ["Hello!", "Did this arrive?"]
 
 

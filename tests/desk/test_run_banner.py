@@ -1,4 +1,4 @@
-"""`make run`'s start-up banner (desk/run.py): what it says about DEBUG and the API docs."""
+"""`make run`'s start-up banner (desk/run.py): its URLs, what it says about DEBUG and the docs."""
 
 from __future__ import annotations
 
@@ -48,3 +48,7 @@ def test_docs_that_are_off_are_not_listed(
     output = banner(capsys)
     assert "/api/docs" not in output
     assert "/api/openapi.json" not in output
+
+
+def test_the_banner_lists_the_support_dashboard(capsys: pytest.CaptureFixture[str]) -> None:
+    assert "  dashboard     http://127.0.0.1:8000/desk/\n" in banner(capsys)

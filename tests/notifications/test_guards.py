@@ -4,6 +4,7 @@ window ends (the window is 5 minutes here; the clock is frozen and moved by hand
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -56,33 +57,98 @@ def test_an_unread_reply_gets_one_email_when_its_window_ends(
     assert decision(message).email == email
 
 
-def test_a_reply_read_at_4_59_gets_no_email(
-    reply: Reply, notify: Notify, mark_read: Callable[[], int], mailoutbox: list[Any]
+@dataclass(frozen=True)
+class Scene:
+    """The people and chat of a guard case, and the user's own mark-read."""
+
+    user: Any
+    admin: Any
+    chat: SupportChat
+    mark_read: Callable[[], int]
+
+
+def read(scene: Scene) -> None:
+    scene.mark_read()
+
+
+def archived(scene: Scene) -> None:
+    chat_services.chat_archive(admin=scene.admin, chat_id=scene.chat.id)
+
+
+def unsubscribed(scene: Scene) -> None:
+    EmailPreference.objects.create(user=scene.user, unsubscribed_at=timezone.now())
+
+
+# Suppressions are kept lower-cased; the user's address matches whatever its letter case.
+SUPPRESSED_AS = "Ann@Example.com"
+
+
+def suppressed(reason: SuppressionReason) -> Callable[[Scene], None]:
+    return lambda scene: services.address_suppress(address=SUPPRESSED_AS, reason=reason)
+
+
+def deactivated(scene: Scene) -> None:
+    scene.user.is_active = False
+    scene.user.save()
+
+
+def without_an_address(scene: Scene) -> None:
+    scene.user.email = ""
+    scene.user.save()
+
+
+def nothing(scene: Scene) -> None:
+    pass
+
+
+# (what happens before the reply, what happens at 4:59 into its window, the skip reason recorded)
+GUARDS = [
+    pytest.param(nothing, read, SkipReason.READ, id="read-at-4m59s"),
+    pytest.param(nothing, archived, SkipReason.ARCHIVED, id="archived-at-4m59s"),
+    pytest.param(unsubscribed, nothing, SkipReason.UNSUBSCRIBED, id="unsubscribed"),
+    pytest.param(
+        suppressed(SuppressionReason.BOUNCED), nothing, SkipReason.SUPPRESSED, id="bounced"
+    ),
+    pytest.param(
+        suppressed(SuppressionReason.COMPLAINED), nothing, SkipReason.SUPPRESSED, id="complained"
+    ),
+    pytest.param(nothing, deactivated, SkipReason.INACTIVE, id="deactivated"),
+    pytest.param(without_an_address, nothing, SkipReason.NO_EMAIL, id="no-email-address"),
+]
+
+
+@pytest.mark.parametrize(("before_reply", "in_window", "skip_reason"), GUARDS)
+def test_a_reply_gets_no_email_when_a_guard_holds_as_its_window_ends(
+    before_reply: Callable[[Scene], None],
+    in_window: Callable[[Scene], None],
+    skip_reason: SkipReason,
+    user: Any,
+    admin: Any,
+    chat: SupportChat,
+    mark_read: Callable[[], int],
+    reply: Reply,
+    notify: Notify,
+    mailoutbox: list[Any],
 ) -> None:
+    scene = Scene(user=user, admin=admin, chat=chat, mark_read=mark_read)
+    before_reply(scene)
     with freeze_time(START) as clock:
         message = reply("Your refund is on its way.")
         clock.move_to("2026-01-29 10:04:59")
-        mark_read()
+        in_window(scene)
         clock.move_to("2026-01-29 10:05:00")
         notify(message)
 
     assert mailoutbox == []
-    assert decision(message).skip_reason == SkipReason.READ
+    assert decision(message).skip_reason == skip_reason
     assert not ReplyEmail.objects.exists()
 
 
-def test_a_chat_archived_at_4_59_gets_no_email(
-    reply: Reply, notify: Notify, admin: Any, chat: SupportChat, mailoutbox: list[Any]
-) -> None:
-    with freeze_time(START) as clock:
-        message = reply("Closing this one, all sorted.")
-        clock.move_to("2026-01-29 10:04:59")
-        chat_services.chat_archive(admin=admin, chat_id=chat.id)
-        clock.move_to("2026-01-29 10:05:00")
-        notify(message)
+@pytest.mark.parametrize("reason", [SuppressionReason.BOUNCED, SuppressionReason.COMPLAINED])
+def test_a_suppressed_address_is_kept_lower_cased(db: None, reason: SuppressionReason) -> None:
+    services.address_suppress(address=SUPPRESSED_AS, reason=reason)
 
-    assert mailoutbox == []
-    assert decision(message).skip_reason == SkipReason.ARCHIVED
+    assert SuppressedAddress.objects.get().address == "ann@example.com"
 
 
 def test_three_replies_in_a_burst_get_one_email_listing_all_three_oldest_first(
@@ -157,63 +223,6 @@ def test_the_task_run_twice_sends_one_email(
 
     assert len(mailoutbox) == 1
     assert ReplyEmail.objects.count() == 1
-
-
-def test_an_unsubscribed_user_gets_no_email(
-    user: Any, reply: Reply, notify: Notify, mailoutbox: list[Any]
-) -> None:
-    EmailPreference.objects.create(user=user, unsubscribed_at=timezone.now())
-    with freeze_time(START) as clock:
-        message = reply("Your refund is on its way.")
-        clock.move_to("2026-01-29 10:05:00")
-        notify(message)
-
-    assert mailoutbox == []
-    assert decision(message).skip_reason == SkipReason.UNSUBSCRIBED
-
-
-@pytest.mark.parametrize("reason", [SuppressionReason.BOUNCED, SuppressionReason.COMPLAINED])
-def test_a_suppressed_address_gets_no_email(
-    reason: SuppressionReason, reply: Reply, notify: Notify, mailoutbox: list[Any]
-) -> None:
-    # Suppressions are kept lower-cased; the user's address matches whatever its letter case.
-    services.address_suppress(address="Ann@Example.com", reason=reason)
-    with freeze_time(START) as clock:
-        message = reply("Your refund is on its way.")
-        clock.move_to("2026-01-29 10:05:00")
-        notify(message)
-
-    assert mailoutbox == []
-    assert decision(message).skip_reason == SkipReason.SUPPRESSED
-    assert SuppressedAddress.objects.get().address == "ann@example.com"
-
-
-def test_a_deactivated_user_gets_no_email(
-    user: Any, reply: Reply, notify: Notify, mailoutbox: list[Any]
-) -> None:
-    with freeze_time(START) as clock:
-        message = reply("Your refund is on its way.")
-        user.is_active = False
-        user.save()
-        clock.move_to("2026-01-29 10:05:00")
-        notify(message)
-
-    assert mailoutbox == []
-    assert decision(message).skip_reason == SkipReason.INACTIVE
-
-
-def test_a_user_without_an_email_address_gets_no_email(
-    user: Any, reply: Reply, notify: Notify, mailoutbox: list[Any]
-) -> None:
-    user.email = ""
-    user.save()
-    with freeze_time(START) as clock:
-        message = reply("Your refund is on its way.")
-        clock.move_to("2026-01-29 10:05:00")
-        notify(message)
-
-    assert mailoutbox == []
-    assert decision(message).skip_reason == SkipReason.NO_EMAIL
 
 
 def test_a_deleted_reply_is_ignored(reply: Reply, notify: Notify, mailoutbox: list[Any]) -> None:

@@ -2,29 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
 from desk.settings import anymail_settings_from_env
+from tests.settings_env import FreshDesk
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def start_up(**env: str) -> subprocess.CompletedProcess[str]:
-    """Import desk's settings in a fresh interpreter, as every desk process does at start."""
-    return subprocess.run(
-        [sys.executable, "-c", "import django; django.setup()"],
-        cwd=ROOT,
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": "desk.settings", **env},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+# Outside DEBUG, as in production: the settings then demand a secret key.
+PRODUCTION = {"SECRET_KEY": "desk-tests-only-not-a-secret"}
 
 
 @pytest.mark.parametrize(
@@ -37,16 +21,19 @@ def start_up(**env: str) -> subprocess.CompletedProcess[str]:
         ({"DESK_EMAIL_LINK_MAX_AGE": "two weeks"}, "DESK_EMAIL_LINK_MAX_AGE"),
     ],
 )
-def test_a_bad_value_stops_start_up_naming_the_variable(env: dict[str, str], named: str) -> None:
-    started = start_up(**env)
+def test_a_bad_value_stops_start_up_naming_the_variable(
+    fresh_desk: FreshDesk, env: dict[str, str], named: str
+) -> None:
+    started = fresh_desk.start_up(**PRODUCTION, **env)
 
     assert started.returncode != 0
     assert "ImproperlyConfigured" in started.stderr
     assert named in started.stderr
 
 
-def test_good_values_start() -> None:
-    started = start_up(
+def test_good_values_start(fresh_desk: FreshDesk) -> None:
+    started = fresh_desk.start_up(
+        **PRODUCTION,
         ANYMAIL_WEBHOOK_SECRET="abc:def",
         DESK_REPLY_NOTIFICATION_DELAY="2",
         DESK_REPLY_SWEEP_INTERVAL="1",

@@ -9,27 +9,17 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-import redis
 from asgiref.testing import ApplicationCommunicator
 from channels.db import database_sync_to_async
 from django.test import Client
 
 from chats import access, ratelimit
+from tests.live import redis_delete
 
 HOST = "testserver"
 ORIGIN = f"http://{HOST}"
 # Generous: on the Redis layer an event crosses Redis twice; a slow CI machine must not flake.
 EVENT_TIMEOUT = 5.0
-
-
-def redis_delete(url: str, pattern: str) -> None:
-    client = redis.Redis.from_url(url)
-    try:
-        keys = list(client.scan_iter(match=pattern, count=1000))
-        if keys:
-            client.delete(*keys)
-    finally:
-        client.close()
 
 
 @pytest.fixture(autouse=True)

@@ -18,9 +18,16 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from tests.live import LiveDesk, Server, live_desk, rest
+from tests.live import (
+    EVENT_TIMEOUT,
+    LiveDesk,
+    Server,
+    event_value,
+    live_desk,
+    next_event,
+    rest,
+)
 
-EVENT_TIMEOUT = 10.0
 MESSAGES_PER_MINUTE = 5
 SOCKETS_PER_USER = 4
 # From a change of access on one server to the close of a socket on the other.
@@ -38,7 +45,7 @@ def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
         users=["ann", "ben", "flo", "hal", "ivy"],
         admins=["admin1", "admin2"],
         env={
-            "DESK_SOCKET_MESSAGES_PER_MINUTE": str(MESSAGES_PER_MINUTE),
+            "DESK_MESSAGES_PER_MINUTE": str(MESSAGES_PER_MINUTE),
             "DESK_SOCKETS_PER_USER": str(SOCKETS_PER_USER),
         },
     ) as desk:
@@ -56,22 +63,6 @@ async def opened(
         server.url(path), additional_headers=headers, open_timeout=EVENT_TIMEOUT, close_timeout=2
     ) as websocket:
         yield websocket
-
-
-async def next_event(websocket: ClientConnection, **match: Any) -> dict[str, Any]:
-    """The next event with these values (events of other kinds in between are skipped)."""
-    async with asyncio.timeout(EVENT_TIMEOUT):
-        while True:
-            event = json.loads(await websocket.recv())
-            if all(_get(event, key) == value for key, value in match.items()):
-                return dict(event)
-
-
-def _get(event: dict[str, Any], key: str) -> Any:
-    value: Any = event
-    for part in key.split("__"):
-        value = value.get(part) if isinstance(value, dict) else None
-    return value
 
 
 async def send(websocket: ClientConnection, **frame: Any) -> None:
@@ -169,7 +160,7 @@ async def test_the_message_limit_is_shared_by_a_users_sockets_on_both_servers(de
                     if event.get("request_id") == str(n):
                         outcomes.append(event["code"])
                         break
-                    if _get(event, "message__content") == f"flood {n}":
+                    if event_value(event, "message__content") == f"flood {n}":
                         outcomes.append("sent")
                         break
     assert outcomes == ["sent"] * MESSAGES_PER_MINUTE + ["rate_limited"] * 2

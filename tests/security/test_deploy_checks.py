@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,51 +11,43 @@ from django.test import Client
 from django.utils.module_loading import import_string
 
 from tests.security import deploy_settings
+from tests.settings_env import FreshDesk
 
-BASE_DIR = Path(__file__).resolve().parents[2]
 
-
-def production_env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith(("DESK_", "SECURE_", "DATABASE_", "REDIS_")) and name != "DEBUG"
-    }
+def production_env(**extra: str) -> dict[str, str]:
     return {
-        **env,
         "DEBUG": "false",
         "SECRET_KEY": secrets.token_urlsafe(50),
         "ALLOWED_HOSTS": "desk.example.com",
         "SITE_URL": "https://desk.example.com",
-        "DESK_DATA_DIR": str(tmp_path),
         **extra,
     }
 
 
-def check_deploy(env: dict[str, str], settings_module: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING",
-         "--settings", settings_module],
-        cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+def check_deploy(
+    fresh_desk: FreshDesk, env: dict[str, str], settings_module: str
+) -> subprocess.CompletedProcess[str]:
+    return fresh_desk.manage(
+        "check", "--deploy", "--fail-level", "WARNING", settings_module=settings_module, **env
+    )
 
 
-def test_check_deploy_is_clean_with_production_settings(tmp_path: Path) -> None:
-    result = check_deploy(production_env(tmp_path), "desk.settings")
+def test_check_deploy_is_clean_with_production_settings(fresh_desk: FreshDesk) -> None:
+    result = check_deploy(fresh_desk, production_env(), "desk.settings")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_check_deploy_is_clean_with_djangos_own_middleware_in_place_of_desks(
-    tmp_path: Path,
+    fresh_desk: FreshDesk,
 ) -> None:
     # With Django's dotted paths the HSTS, SSL-redirect, cookie and header checks all run.
-    result = check_deploy(production_env(tmp_path), "tests.security.deploy_settings")
+    result = check_deploy(fresh_desk, production_env(), "tests.security.deploy_settings")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_check_deploy_reports_a_site_served_over_plain_http(tmp_path: Path) -> None:
-    env = production_env(tmp_path, SITE_URL="http://desk.example.com")
-    result = check_deploy(env, "tests.security.deploy_settings")
+def test_check_deploy_reports_a_site_served_over_plain_http(fresh_desk: FreshDesk) -> None:
+    env = production_env(SITE_URL="http://desk.example.com")
+    result = check_deploy(fresh_desk, env, "tests.security.deploy_settings")
     assert result.returncode != 0
     assert "security.W004" in result.stderr
     assert "security.W008" in result.stderr

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from django.test import Client
 from websockets.asyncio.client import connect
@@ -165,6 +166,32 @@ async def test_rest_posts_and_socket_messages_share_one_allowance(
     finally:
         await socket.disconnect(within=5)
         await ratelimit.close()
+
+
+@pytest.mark.asyncio
+async def test_the_async_and_sync_limiters_share_one_allowance() -> None:
+    # The socket's frames are limited on the event loop, messages in the services' worker
+    # thread: the same script on the same key, so neither path gets a second allowance.
+    limit = ratelimit.Limit("test-both-paths", 3, 60)
+    in_thread = sync_to_async(ratelimit.acquire_sync)
+    try:
+        assert await ratelimit.acquire(limit, "ann") == 0.0
+        assert await in_thread(limit, "ann") == 0.0
+        assert await ratelimit.acquire(limit, "ann") == 0.0
+        assert await in_thread(limit, "ann") > 0
+        assert await ratelimit.acquire(limit, "ann") > 0
+    finally:
+        await ratelimit.close()
+
+
+def test_the_dashboards_reply_form_shares_the_admins_allowance_with_rest(
+    console: Client, chat: SupportChat, three_a_minute: int
+) -> None:
+    path = f"/api/admin/chats/{chat.id}/messages"
+    assert [post(console, path, f"r{n}").status_code for n in range(LIMIT)] == [201] * LIMIT
+    refused = console.post(f"/desk/chats/{chat.id}/reply", {"content": "one too many"})
+    assert refused.status_code == 429
+    assert int(refused["Retry-After"]) >= 1
 
 
 def _rest_post(cookie: str, content: str) -> int:

@@ -10,48 +10,36 @@
  *   caught up with `sync`, polled over REST while the socket is down), the user's typing, and
  *   the read state of each reply.
  */
-(function () {
+(() => {
   "use strict";
 
-  var D = window.DeskLive;
+  const D = window.DeskLive;
   // Without the library the pages stay what the server rendered: links and forms that work.
   if (!D) return;
 
-  var ZERO_ID = "00000000-0000-0000-0000-000000000000";
-  var POLL_INTERVAL = 5000;
-  var TYPING_EXPIRES = 10000; // docs/events.md: let a `true` expire after about ten seconds
-  var TYPING_REPEAT = 3000;
-  var TYPING_IDLE = 4000;
+  const ZERO_ID = "00000000-0000-0000-0000-000000000000";
+  // Shared with the widget: one value for each fact (see DeskLive.timing in widget.js).
+  const { pollInterval, typingExpiry, typingRepeat, typingIdle } = D.timing;
 
-  function $(selector, root) {
-    return (root || document).querySelector(selector);
-  }
-
-  function field(root, name) {
-    return root.querySelector('[data-field="' + name + '"]');
-  }
-
-  function fromTemplate(id) {
-    return document.getElementById(id).content.firstElementChild.cloneNode(true);
-  }
-
-  function stamp(iso) {
-    return iso ? Date.parse(iso) : -Infinity;
-  }
+  const $ = (selector, root) => (root || document).querySelector(selector);
+  const field = (root, name) => root.querySelector(`[data-field="${name}"]`);
+  const fromTemplate = (id) =>
+    document.getElementById(id).content.firstElementChild.cloneNode(true);
+  const stamp = (iso) => (iso ? Date.parse(iso) : -Infinity);
 
   // --- Connection state, shown on both pages -----------------------------------------------------
 
-  var LABELS = {
+  const LABELS = {
     connecting: "Connecting…",
     connected: "Live",
     reconnecting: "Reconnecting…",
     offline: "Offline",
   };
-  var BANNERS = {
+  const BANNERS = {
     reconnecting: "Reconnecting… updates may be delayed.",
     offline: "Offline: live updates are paused. Still trying to reconnect.",
   };
-  var REFUSALS = {
+  const REFUSALS = {
     4401: "Your session has ended: sign in again to see live updates.",
     4403: "You are no longer allowed to see this.",
     4404: "This chat no longer exists.",
@@ -60,10 +48,10 @@
   // The topbar's indicator and the banner under it. Before the first connection the state is
   // "connecting"; any later trouble is spelled out in the banner, never silent.
   function connectionView() {
-    var pill = $("[data-connection]");
-    var label = $("[data-connection-label]");
-    var banner = $("[data-banner]");
-    var first = true;
+    const pill = $("[data-connection]");
+    const label = $("[data-connection-label]");
+    const banner = $("[data-banner]");
+    let first = true;
     pill.hidden = false;
 
     function show(state, message) {
@@ -74,17 +62,17 @@
     }
 
     return {
-      state: function (state) {
+      state(state) {
         // DeskLive reports "reconnecting" once before its very first attempt.
-        var shown = first && state === "reconnecting" ? "connecting" : state;
+        const shown = first && state === "reconnecting" ? "connecting" : state;
         first = false;
         show(shown, BANNERS[shown]);
       },
-      refused: function (code) {
+      refused(code) {
         show("offline", REFUSALS[code] || BANNERS.offline);
         if (code === 4401) {
-          var signIn = document.createElement("a");
-          var here = location.pathname + location.search;
+          const signIn = document.createElement("a");
+          const here = location.pathname + location.search;
           signIn.href = "/accounts/login/?next=" + encodeURIComponent(here);
           D.text(signIn, "Sign in");
           banner.appendChild(document.createTextNode(" "));
@@ -92,7 +80,7 @@
         }
       },
       // A REST call failed while the socket may be fine: said in the banner, state unchanged.
-      notice: function (message) {
+      notice(message) {
         D.text(banner, message);
         banner.hidden = false;
       },
@@ -101,45 +89,34 @@
 
   function errorText(error) {
     if (!error || error.status === 0) return "No connection to the server. Try again.";
-    var body = error.body || {};
+    const body = error.body || {};
     if (error.status === 422 && body.detail && body.detail[0]) return body.detail[0].msg;
     if (typeof body.detail === "string") return body.detail;
-    return "Something went wrong (" + error.status + "). Try again.";
+    return `Something went wrong (${error.status}). Try again.`;
   }
 
   // --- The list ----------------------------------------------------------------------------------
 
   function listPage(list) {
-    var archivedTab = list.getAttribute("data-archived") === "true";
-    var search = (list.getAttribute("data-q") || "").toLowerCase();
-    var previewLength = Number(list.getAttribute("data-preview-length"));
-    var detailUrl = list.getAttribute("data-detail-url");
-    var empty = $("[data-empty]");
-    var loadMore = $("[data-load-more]");
-    var connection = connectionView();
-    var refreshTimer = null;
-    var opened = false;
-    var eventCount = 0;
-    var lastEventFor = {};
+    const archivedTab = list.getAttribute("data-archived") === "true";
+    const search = (list.getAttribute("data-q") || "").toLowerCase();
+    const previewLength = Number(list.getAttribute("data-preview-length"));
+    const detailUrl = list.getAttribute("data-detail-url");
+    const empty = $("[data-empty]");
+    const loadMore = $("[data-load-more]");
+    const connection = connectionView();
+    let refreshTimer = null;
+    let opened = false;
+    let eventCount = 0;
+    const lastEventFor = {};
     // A page reached through a "Load more" link without JavaScript starts deep in the list:
     // fetching "the first page" again would replace it with something else.
-    var deep = new URLSearchParams(location.search).has("cursor");
+    const deep = new URLSearchParams(location.search).has("cursor");
 
-    function cardOf(chatId) {
-      return list.querySelector('.chat-card[data-chat-id="' + chatId + '"]');
-    }
-
-    function cards() {
-      return list.querySelectorAll(".chat-card");
-    }
-
-    function hasMorePages() {
-      return !loadMore.hidden;
-    }
-
-    function matchesSearch(email) {
-      return !search || String(email).toLowerCase().indexOf(search) !== -1;
-    }
+    const cardOf = (chatId) => list.querySelector(`.chat-card[data-chat-id="${chatId}"]`);
+    const cards = () => list.querySelectorAll(".chat-card");
+    const hasMorePages = () => !loadMore.hidden;
+    const matchesSearch = (email) => !search || String(email).toLowerCase().includes(search);
 
     function setUnread(card, unread) {
       card.setAttribute("data-unread", unread ? "true" : "false");
@@ -154,8 +131,8 @@
 
     function setActivity(card, lastMessageAt, createdAt) {
       card.setAttribute("data-last-message-at", lastMessageAt || "");
-      var time = field(card, "time");
-      var iso = lastMessageAt || createdAt;
+      const time = field(card, "time");
+      const iso = lastMessageAt || createdAt;
       time.setAttribute("datetime", iso);
       time.setAttribute("data-relative-time", iso);
       D.text(time, D.relative(iso));
@@ -166,14 +143,12 @@
       D.text(field(card, "preview"), preview == null ? "No messages yet" : preview);
     }
 
-    function cut(content) {
-      // As the server cuts it: characters, not UTF-16 units.
-      return Array.from(content).slice(0, previewLength).join("");
-    }
+    // As the server cuts it: characters, not UTF-16 units.
+    const cut = (content) => Array.from(content).slice(0, previewLength).join("");
 
     // A card from a list item of GET /api/admin/chats (or an event's `chat`).
     function cardFor(item) {
-      var card = fromTemplate("chat-card-template");
+      const card = fromTemplate("chat-card-template");
       card.setAttribute("data-chat-id", item.id);
       card.setAttribute("data-email", item.user_email);
       field(card, "link").href = detailUrl.replace(ZERO_ID, item.id);
@@ -187,8 +162,8 @@
 
     // Newest activity first, chats without messages last, then by id: the server's order.
     function before(a, b) {
-      var at = stamp(a.getAttribute("data-last-message-at"));
-      var bt = stamp(b.getAttribute("data-last-message-at"));
+      const at = stamp(a.getAttribute("data-last-message-at"));
+      const bt = stamp(b.getAttribute("data-last-message-at"));
       if (at !== bt) return at > bt;
       return a.getAttribute("data-chat-id") > b.getAttribute("data-chat-id");
     }
@@ -197,10 +172,9 @@
     // all of them while more pages wait is left for "Load more" to bring.
     function place(card, wasShown) {
       if (card.parentNode) card.parentNode.removeChild(card);
-      var all = cards();
-      for (var i = 0; i < all.length; i++) {
-        if (before(card, all[i])) {
-          list.insertBefore(card, all[i]);
+      for (const other of cards()) {
+        if (before(card, other)) {
+          list.insertBefore(card, other);
           return updated();
         }
       }
@@ -210,13 +184,13 @@
 
     function upsert(item) {
       if (!matchesSearch(item.user_email)) return;
-      var old = cardOf(item.id);
+      const old = cardOf(item.id);
       if (old) old.parentNode.removeChild(old);
       place(cardFor(item), Boolean(old));
     }
 
     function remove(chatId) {
-      var card = cardOf(chatId);
+      const card = cardOf(chatId);
       if (card) card.parentNode.removeChild(card);
       updated();
     }
@@ -233,33 +207,31 @@
     }
 
     function query(archived, cursor) {
-      var params = new URLSearchParams();
+      const params = new URLSearchParams();
       if (archived) params.set("archived", archived);
       if (search) params.set("q", list.getAttribute("data-q"));
       if (cursor) params.set("cursor", cursor);
-      var text = params.toString();
+      const text = params.toString();
       return text ? "?" + text : "";
     }
 
-    function fetchPage(cursor) {
-      return D.api("GET", "/api/admin/chats" + query(archivedTab ? "true" : "false", cursor));
-    }
+    const fetchPage = (cursor) =>
+      D.api("GET", "/api/admin/chats" + query(archivedTab ? "true" : "false", cursor));
 
     // Reconnected after a gap: the first page as the server has it now replaces what we show.
     function reloadFirstPage() {
-      var since = eventCount;
-      return fetchPage(null).then(function (page) {
-        var all = cards();
-        var shown = {};
-        for (var i = 0; i < all.length; i++) {
-          shown[all[i].getAttribute("data-chat-id")] = all[i];
-          list.removeChild(all[i]);
+      const since = eventCount;
+      return fetchPage(null).then((page) => {
+        const shown = {};
+        for (const card of cards()) {
+          shown[card.getAttribute("data-chat-id")] = card;
+          list.removeChild(card);
         }
         setCursor(page.next_cursor);
-        page.items.forEach(function (item) {
-          var current = shown[item.id];
+        for (const item of page.items) {
+          const current = shown[item.id];
           list.appendChild(current && !freshFromServer(item, since) ? current : cardFor(item));
-        });
+        }
         updated();
       }, showLoadError);
     }
@@ -268,29 +240,27 @@
     // first page's cards up to date without dropping the pages loaded after it.
     function refreshSoon() {
       clearTimeout(refreshTimer);
-      refreshTimer = setTimeout(function () {
-        var since = eventCount;
-        fetchPage(null).then(function (page) {
-          page.items.forEach(function (item) {
+      refreshTimer = setTimeout(() => {
+        const since = eventCount;
+        fetchPage(null).then((page) => {
+          for (const item of page.items) {
             if (freshFromServer(item, since)) upsert(item);
-          });
+          }
         }, showLoadError);
       }, 250);
     }
 
     // Whether a chat fetched by a request started after `since` events may replace its card: not
     // when an event about it arrived meanwhile, since the server may have read it before that.
-    function freshFromServer(item, since) {
-      return (lastEventFor[item.id] || 0) <= since;
-    }
+    const freshFromServer = (item, since) => (lastEventFor[item.id] || 0) <= since;
 
     function showLoadError(error) {
       connection.notice("Could not load the latest chats: " + errorText(error));
     }
 
     function onMessage(event, sender) {
-      var message = event.message;
-      var card = cardOf(event.chat_id);
+      const message = event.message;
+      const card = cardOf(event.chat_id);
       if (!card) {
         if (sender === "user" && !archivedTab && matchesSearch(event.user_email)) {
           // Shown at once from the event; its message count comes with the refresh.
@@ -308,7 +278,7 @@
         refreshSoon();
         return;
       }
-      var count = card.getAttribute("data-count");
+      const count = card.getAttribute("data-count");
       if (count) setCount(card, Number(count) + 1);
       setPreview(card, sender, cut(message.content));
       setActivity(card, message.created_at, message.created_at);
@@ -329,7 +299,7 @@
         case "new_admin_message":
           return onMessage(event, "admin");
         case "chat_viewed": {
-          var card = cardOf(event.chat_id);
+          const card = cardOf(event.chat_id);
           if (card) setUnread(card, false);
           return;
         }
@@ -340,21 +310,21 @@
       }
     }
 
-    loadMore.addEventListener("click", function (click) {
+    loadMore.addEventListener("click", (click) => {
       click.preventDefault();
       if (loadMore.getAttribute("aria-busy") === "true") return;
       loadMore.setAttribute("aria-busy", "true");
       D.text(loadMore, "Loading…");
       fetchPage(loadMore.getAttribute("data-cursor"))
-        .then(function (page) {
+        .then((page) => {
           setCursor(page.next_cursor);
-          page.items.forEach(function (item) {
+          for (const item of page.items) {
             // A chat that moved up live while this page waited is already shown.
             if (!cardOf(item.id)) list.appendChild(cardFor(item));
-          });
+          }
           updated();
         }, showLoadError)
-        .then(function () {
+        .then(() => {
           loadMore.removeAttribute("aria-busy");
           D.text(loadMore, "Load more");
         });
@@ -363,10 +333,10 @@
     D.keepRelativeTimes(list);
     D.socket({
       path: "/ws/admin/notifications/",
-      onEvent: onEvent,
+      onEvent,
       onState: connection.state,
       onRefused: connection.refused,
-      onOpen: function () {
+      onOpen() {
         // Events sent between the page's rendering and this moment, or during a gap, were missed.
         if (deep) return;
         if (opened) reloadFirstPage();
@@ -379,59 +349,57 @@
   // --- One chat ----------------------------------------------------------------------------------
 
   function chatPage(config) {
-    var chatUrl = "/api/admin/chats/" + config.chatId;
-    var thread = document.getElementById("thread");
-    var days = $("[data-days]");
-    var typing = $("[data-typing]");
-    var errorBox = $("[data-composer-error]");
-    var form = $("[data-composer]");
-    var textarea = $("[data-reply]");
-    var loadEarlier = $("[data-load-earlier]");
-    var connection = connectionView();
-    var seen = {};
-    var newest = null; // {id, at} of the newest message shown
-    var oldestId = config.firstMessageId;
-    var typingTimer = null;
-    var pollTimer = null;
-    var connected = false;
-    var opened = false;
-    var stopped = false;
-    var pending = {}; // request_id -> text of a reply sent over the socket
-    var requests = 0;
-    var socket;
-
-    Array.prototype.forEach.call(days.querySelectorAll(".message"), function (item) {
-      var id = item.getAttribute("data-message-id");
-      seen[id] = true;
-      remember(id, item.querySelector("time").getAttribute("datetime"));
-    });
+    const chatUrl = "/api/admin/chats/" + config.chatId;
+    const thread = document.getElementById("thread");
+    const days = $("[data-days]");
+    const typing = $("[data-typing]");
+    const errorBox = $("[data-composer-error]");
+    const form = $("[data-composer]");
+    const textarea = $("[data-reply]");
+    const loadEarlier = $("[data-load-earlier]");
+    const connection = connectionView();
+    const seen = {};
+    let newest = null; // {id, at} of the newest message shown
+    let oldestId = config.firstMessageId;
+    let typingTimer = null;
+    let pollTimer = null;
+    let connected = false;
+    let opened = false;
+    let stopped = false;
+    const pending = {}; // request_id -> text of a reply sent over the socket
+    let requests = 0;
+    let typingOn = false;
+    let typingLastSent = 0;
+    let typingIdleTimer = null;
+    let socket;
 
     function remember(id, createdAt) {
-      var at = stamp(createdAt);
-      if (!newest || at >= newest.at) newest = { id: id, at: at };
+      const at = stamp(createdAt);
+      if (!newest || at >= newest.at) newest = { id, at };
     }
 
-    function atBottom() {
-      return thread.scrollHeight - thread.scrollTop - thread.clientHeight < 120;
+    for (const item of days.querySelectorAll(".message")) {
+      const id = item.getAttribute("data-message-id");
+      seen[id] = true;
+      remember(id, item.querySelector("time").getAttribute("datetime"));
     }
 
-    function scrollToEnd() {
-      thread.scrollTop = thread.scrollHeight;
-    }
+    const atBottom = () => thread.scrollHeight - thread.scrollTop - thread.clientHeight < 120;
+    const scrollToEnd = () => (thread.scrollTop = thread.scrollHeight);
 
     function setReadState(item, readAt) {
-      var state = field(item, "read-state");
+      const state = field(item, "read-state");
       D.text(state, readAt ? "Read " + D.time(readAt) : "Sent");
       if (readAt) state.setAttribute("data-read", "true");
     }
 
     function messageItem(message) {
-      var item = fromTemplate("message-template");
+      const item = fromTemplate("message-template");
       item.className = "message from-" + message.sender_type;
       item.setAttribute("data-message-id", message.id);
       D.text(field(item, "content"), message.content);
       D.text(field(item, "sender"), message.sender_type === "admin" ? "Support" : config.userEmail);
-      var time = field(item, "time");
+      const time = field(item, "time");
       time.setAttribute("datetime", message.created_at);
       D.text(time, D.time(message.created_at));
       if (message.sender_type === "admin") setReadState(item, message.read_at);
@@ -440,7 +408,7 @@
     }
 
     function daySection(label, beforeSection) {
-      var section = fromTemplate("day-template");
+      const section = fromTemplate("day-template");
       section.setAttribute("data-day", label);
       D.text(section.querySelector("h2 span"), label);
       days.insertBefore(section, beforeSection || null);
@@ -452,27 +420,26 @@
     function add(message) {
       if (seen[message.id]) return;
       seen[message.id] = true;
-      var follow = atBottom() || message.sender_type === "admin";
-      var item = messageItem(message);
-      var label = D.day(message.created_at);
-      var at = stamp(message.created_at);
-      var all = days.querySelectorAll(".message");
-      var next = null;
-      for (var i = all.length - 1; i >= 0; i--) {
+      const follow = atBottom() || message.sender_type === "admin";
+      const item = messageItem(message);
+      const label = D.day(message.created_at);
+      const at = stamp(message.created_at);
+      const all = days.querySelectorAll(".message");
+      let next = null;
+      for (let i = all.length - 1; i >= 0; i--) {
         if (stamp(all[i].querySelector("time").getAttribute("datetime")) <= at) break;
         next = all[i];
       }
-      var section;
       if (!next) {
-        section = days.lastElementChild;
+        let section = days.lastElementChild;
         if (!section || section.getAttribute("data-day") !== label) section = daySection(label);
         section.querySelector("ol").appendChild(item);
       } else {
-        section = next.closest(".day");
+        const section = next.closest(".day");
         if (section.getAttribute("data-day") === label) {
           section.querySelector("ol").insertBefore(item, next);
         } else {
-          var previous = section.previousElementSibling;
+          let previous = section.previousElementSibling;
           if (!previous || previous.getAttribute("data-day") !== label) {
             previous = daySection(label, section);
           }
@@ -480,7 +447,7 @@
         }
       }
       remember(message.id, message.created_at);
-      var empty = $("[data-empty]", thread);
+      const empty = $("[data-empty]", thread);
       if (empty) empty.hidden = true;
       if (message.sender_type === "user") showTyping(false);
       if (follow && !next) scrollToEnd();
@@ -489,18 +456,14 @@
     function showTyping(on) {
       clearTimeout(typingTimer);
       typing.hidden = !on;
-      if (on) {
-        typingTimer = setTimeout(function () {
-          typing.hidden = true;
-        }, TYPING_EXPIRES);
-      }
+      if (on) typingTimer = setTimeout(() => (typing.hidden = true), typingExpiry);
     }
 
     function markRead(ids, readAt) {
-      ids.forEach(function (id) {
-        var item = days.querySelector('.message[data-message-id="' + id + '"]');
+      for (const id of ids) {
+        const item = days.querySelector(`.message[data-message-id="${id}"]`);
         if (item) setReadState(item, readAt);
-      });
+      }
     }
 
     function showError(message) {
@@ -511,8 +474,8 @@
     // --- catching up and polling
 
     function fetchAfter() {
-      var query = newest ? "?after=" + encodeURIComponent(newest.id) : "";
-      return D.api("GET", chatUrl + "/messages" + query).then(function (page) {
+      const query = newest ? "?after=" + encodeURIComponent(newest.id) : "";
+      return D.api("GET", chatUrl + "/messages" + query).then((page) => {
         page.messages.forEach(add);
         return page.has_more;
       });
@@ -521,10 +484,10 @@
     // Read receipts missed during a gap are reloaded over REST (`sync` brings only messages).
     // The messages endpoint, not the chat's: reading it again must not record another "viewed".
     function reloadReadState() {
-      return D.api("GET", chatUrl + "/messages").then(function (page) {
-        page.messages.forEach(function (message) {
+      return D.api("GET", chatUrl + "/messages").then((page) => {
+        for (const message of page.messages) {
           if (message.read_at) markRead([message.id], message.read_at);
-        });
+        }
       });
     }
 
@@ -533,13 +496,13 @@
       pollTimer = null;
       if (connected || stopped) return;
       fetchAfter().then(
-        function (more) {
-          pollTimer = setTimeout(poll, more ? 0 : POLL_INTERVAL);
+        (more) => {
+          pollTimer = setTimeout(poll, more ? 0 : pollInterval);
         },
-        function (error) {
+        (error) => {
           // Refused for good (logged out, no longer staff, chat gone): polling cannot help.
-          if ([401, 403, 404].indexOf(error.status) !== -1) return;
-          pollTimer = setTimeout(poll, POLL_INTERVAL);
+          if ([401, 403, 404].includes(error.status)) return;
+          pollTimer = setTimeout(poll, pollInterval);
         }
       );
     }
@@ -554,12 +517,12 @@
     function send(content) {
       showError("");
       typingSent(false);
-      var requestId = "reply-" + ++requests;
-      if (socket.send({ action: "send_message", content: content, request_id: requestId })) {
+      const requestId = "reply-" + ++requests;
+      if (socket.send({ action: "send_message", content, request_id: requestId })) {
         pending[requestId] = content;
         return;
       }
-      D.api("POST", chatUrl + "/messages", { content: content }).then(add, function (error) {
+      D.api("POST", chatUrl + "/messages", { content }).then(add, (error) => {
         restore(content);
         showError("Not sent: " + errorText(error));
       });
@@ -572,20 +535,16 @@
       }
     }
 
-    var typingOn = false;
-    var typingLastSent = 0;
-    var typingIdle = null;
-
     function typingSent(on) {
-      clearTimeout(typingIdle);
-      if (on && (!typingOn || Date.now() - typingLastSent > TYPING_REPEAT)) {
+      clearTimeout(typingIdleTimer);
+      if (on && (!typingOn || Date.now() - typingLastSent > typingRepeat)) {
         typingOn = socket.send({ action: "typing", is_typing: true });
         typingLastSent = Date.now();
       } else if (!on && typingOn) {
         socket.send({ action: "typing", is_typing: false });
         typingOn = false;
       }
-      if (on) typingIdle = setTimeout(typingSent, TYPING_IDLE, false);
+      if (on) typingIdleTimer = setTimeout(typingSent, typingIdle, false);
     }
 
     function onEvent(event) {
@@ -619,54 +578,52 @@
 
     // --- archive / restore
 
-    var archiveForm = $("[data-archive-form]");
-    var archiveButton = $("[data-archive-button]");
-    var archiveError = $("[data-archive-error]");
-    var archived = config.archived;
+    const archiveForm = $("[data-archive-form]");
+    const archiveButton = $("[data-archive-button]");
+    const archiveError = $("[data-archive-error]");
+    let archived = config.archived;
 
     function setArchived(value) {
       archived = value;
       $("[data-archived-badge]").hidden = !value;
       D.text(archiveButton, value ? "Restore" : "Archive");
-      var action = archiveForm.getAttribute(value ? "data-unarchive-url" : "data-archive-url");
+      const action = archiveForm.getAttribute(value ? "data-unarchive-url" : "data-archive-url");
       archiveForm.action = action + location.search;
     }
 
-    archiveForm.addEventListener("submit", function (submit) {
+    archiveForm.addEventListener("submit", (submit) => {
       submit.preventDefault();
       archiveButton.disabled = true;
       D.text(archiveError, "");
       archiveError.hidden = true;
       D.api("POST", chatUrl + (archived ? "/unarchive" : "/archive"))
         .then(
-          function (chat) {
-            setArchived(chat.archived);
-          },
-          function (error) {
+          (chat) => setArchived(chat.archived),
+          (error) => {
             D.text(archiveError, errorText(error));
             archiveError.hidden = false;
           }
         )
-        .then(function () {
+        .then(() => {
           archiveButton.disabled = false;
         });
     });
 
     // --- older messages
 
-    loadEarlier.addEventListener("click", function () {
+    loadEarlier.addEventListener("click", () => {
       if (!oldestId) return;
       loadEarlier.disabled = true;
-      var height = thread.scrollHeight;
+      const height = thread.scrollHeight;
       D.api("GET", chatUrl + "/messages?before=" + encodeURIComponent(oldestId)).then(
-        function (page) {
+        (page) => {
           page.messages.forEach(add);
           if (page.messages.length) oldestId = page.messages[0].id;
           loadEarlier.hidden = !page.has_more;
           loadEarlier.disabled = false;
           thread.scrollTop += thread.scrollHeight - height; // keep the reader's place
         },
-        function (error) {
+        (error) => {
           loadEarlier.disabled = false;
           showError(errorText(error));
         }
@@ -675,27 +632,27 @@
 
     // --- wiring
 
-    form.addEventListener("submit", function (submit) {
+    form.addEventListener("submit", (submit) => {
       submit.preventDefault(); // the composer sends; the form's action is the no-JS fallback
     });
     D.composer(textarea, $("[data-send]"), send);
-    textarea.addEventListener("input", function () {
+    textarea.addEventListener("input", () => {
       if (textarea.value.trim()) typingSent(true);
     });
 
     socket = D.socket({
-      path: "/ws/support_chat/" + config.chatId + "/",
-      onEvent: onEvent,
-      onState: function (state) {
+      path: `/ws/support_chat/${config.chatId}/`,
+      onEvent,
+      onState(state) {
         connection.state(state);
         connected = state === "connected";
-        if (!connected && !pollTimer) pollTimer = setTimeout(poll, POLL_INTERVAL);
+        if (!connected && !pollTimer) pollTimer = setTimeout(poll, pollInterval);
       },
-      onRefused: function (code) {
+      onRefused(code) {
         stopped = true;
         connection.refused(code);
       },
-      onOpen: function () {
+      onOpen() {
         clearTimeout(pollTimer);
         pollTimer = null;
         sync();
@@ -706,8 +663,8 @@
     scrollToEnd();
   }
 
-  var list = document.getElementById("chat-list");
+  const list = document.getElementById("chat-list");
   if (list) listPage(list);
-  var chat = document.getElementById("desk-chat");
+  const chat = document.getElementById("desk-chat");
   if (chat) chatPage(JSON.parse(chat.textContent));
 })();

@@ -15,6 +15,7 @@
  *   text(element, string)                          textContent, never innerHTML
  *   time(iso) "14:05"; relative(iso) "2 minutes ago"; day(iso) "Monday, January 29"
  *   keepRelativeTimes(root) -> stop()              re-renders [data-relative-time] every 30 s
+ *   timing {pollInterval, typingExpiry, typingRepeat, typingIdle}   milliseconds, shared by all
  *
  * The REST API and the websocket events are documented in README.md and docs/events.md.
  */
@@ -211,7 +212,20 @@
     return () => clearInterval(interval);
   }
 
+  // One value for each fact, used by the widget and the dashboard alike.
+  const timing = Object.freeze({
+    // While the socket is down, REST polling keeps a chat live this often.
+    pollInterval: 5000,
+    // docs/events.md: a `true` not renewed expires on the receiving side after about ten seconds.
+    typingExpiry: 10000,
+    // While typing goes on, `true` is sent again this often: losing one does not let it expire.
+    typingRepeat: 3000,
+    // No keystroke for this long and `false` is sent.
+    typingIdle: 4000,
+  });
+
   window.DeskLive = {
+    timing,
     csrfToken,
     api,
     socket,
@@ -227,10 +241,7 @@
 
   // --- The widget ---------------------------------------------------------------------------------
 
-  const POLL_INTERVAL = 5000; // while the socket is down, REST polling keeps the chat live
   const SOCKET_SEND_TIMEOUT = 10000; // a socket send unanswered by then is checked over REST
-  const TYPING_EXPIRY = 8000;
-  const TYPING_REPEAT = 4000;
   const STATE_LABELS = { connected: "Connected", reconnecting: "Reconnecting…", offline: "Offline" };
 
   const icon = (paths, className) =>
@@ -538,7 +549,7 @@
     function showTyping(on) {
       clearTimeout(typingTimer);
       typingHint.hidden = !on;
-      if (on) typingTimer = setTimeout(showTyping, TYPING_EXPIRY, false);
+      if (on) typingTimer = setTimeout(showTyping, timing.typingExpiry, false);
     }
 
     // --- Sending: each message is stored exactly once ---
@@ -631,12 +642,12 @@
     }
     function typed() {
       if (!textarea.value.trim()) return stopTyping();
-      if (Date.now() - typingSentAt > TYPING_REPEAT) {
+      if (Date.now() - typingSentAt > timing.typingRepeat) {
         typingSentAt = Date.now();
         sendTyping(true);
       }
       clearTimeout(typingStop);
-      typingStop = setTimeout(stopTyping, 3000);
+      typingStop = setTimeout(stopTyping, timing.typingIdle);
     }
 
     // --- The socket, and REST while it is down ---
@@ -725,7 +736,7 @@
         onOpen,
         onRefused: (code) => code === 4401 && signedOut(),
       });
-      setInterval(tick, POLL_INTERVAL);
+      setInterval(tick, timing.pollInterval);
       flush();
     }
 
@@ -733,7 +744,7 @@
       api("GET", "/api/support_chat").then(start, (error) => {
         if (error.status === 401) return signedOut();
         renderConnection("offline");
-        setTimeout(load, POLL_INTERVAL);
+        setTimeout(load, timing.pollInterval);
       });
     }
 
