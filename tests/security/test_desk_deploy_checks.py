@@ -6,13 +6,13 @@ left out), with one setting changed at a time from desk's production-like test s
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
 from django.core.checks import Tags, run_checks
 
 from tests.security.test_deploy_checks import check_deploy, production_env
+from tests.settings_env import FreshDesk
 
 DESK_SECURITY = "desk.middleware.SecurityMiddleware"
 DESK_CLICKJACKING = "desk.middleware.XFrameOptionsMiddleware"
@@ -145,10 +145,12 @@ def test_an_insecure_session_cookie_without_the_sessions_app_is_reported(
 # --- `manage.py check --deploy` itself ---------------------------------------------------------
 
 
-def test_check_deploy_reports_an_http_site_url_with_desks_own_middleware(tmp_path: Path) -> None:
-    env = production_env(tmp_path, SITE_URL="http://desk.example.com")
+def test_check_deploy_reports_an_http_site_url_with_desks_own_middleware(
+    fresh_desk: FreshDesk,
+) -> None:
+    env = production_env(SITE_URL="http://desk.example.com")
 
-    result = check_deploy(env, "desk.settings")
+    result = check_deploy(fresh_desk, env, "desk.settings")
 
     assert result.returncode != 0
     assert "desk.W004" in result.stderr
