@@ -83,10 +83,11 @@ def messages() -> Limit:
 # Seconds. Short: a limiter that cannot answer quickly is skipped, not waited for.
 _TIMEOUT = 2
 
-# One client per event loop: redis.asyncio connections belong to the loop that opened them.
-_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[Redis, AsyncScript]] = (
-    weakref.WeakKeyDictionary()
-)
+# One client per event loop and Redis URL: redis.asyncio connections belong to the loop that
+# opened them, and a changed REDIS_URL (a test's override) must not reuse the old server's client.
+_clients: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, dict[str, tuple[Redis, AsyncScript]]
+] = weakref.WeakKeyDictionary()
 
 
 # One client per process and Redis URL for synchronous callers: redis-py's pool is thread-safe
@@ -153,22 +154,22 @@ def key_prefix() -> str:
 
 
 async def close() -> None:
-    """Close this event loop's Redis client (a server's loop lives as long as the process; tests
+    """Close this event loop's Redis clients (a server's loop lives as long as the process; tests
     open one per test)."""
-    entry = _clients.pop(asyncio.get_running_loop(), None)
-    if entry is not None:
-        await entry[0].aclose()
+    for client, _ in _clients.pop(asyncio.get_running_loop(), {}).values():
+        await client.aclose()
 
 
 def _script() -> AsyncScript:
     loop = asyncio.get_running_loop()
-    entry = _clients.get(loop)
+    by_url = _clients.setdefault(loop, {})
+    entry = by_url.get(settings.REDIS_URL)
     if entry is None:
         client = Redis.from_url(
             settings.REDIS_URL, socket_timeout=_TIMEOUT, socket_connect_timeout=_TIMEOUT
         )
         entry = (client, client.register_script(_GCRA_LUA))
-        _clients[loop] = entry
+        by_url[settings.REDIS_URL] = entry
     return entry[1]
 
 
