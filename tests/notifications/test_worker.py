@@ -6,6 +6,7 @@ sends. Every wait is bounded; a stuck test fails instead of hanging.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -50,8 +51,15 @@ def connections_closed_after_each_task(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @contextmanager
 def worker() -> Iterator[None]:
-    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=PATIENCE):
-        yield
+    # Celery's test worker sets the root logger to its own level (ERROR) for the rest of the
+    # process: later tests that look for a warning in the log would find none.
+    root = logging.getLogger()
+    level = root.level
+    try:
+        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=PATIENCE):
+            yield
+    finally:
+        root.setLevel(level)
 
 
 @contextmanager
