@@ -63,6 +63,25 @@ class ApiClient:
         )
 
 
+def logged_in(user: Any) -> Client:
+    """A browser with a session of its own for `user` (call from a thread in async tests)."""
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def widget(user: Any) -> Client:
+    """The user's browser, logged in."""
+    return logged_in(user)
+
+
+@pytest.fixture
+def console(admin: Any) -> Client:
+    """The admin's browser, logged in."""
+    return logged_in(admin)
+
+
 @pytest.fixture
 def api() -> Callable[..., ApiClient]:
     """`api(user)` is that user's session; `api()` is anonymous; `csrf=True` enforces CSRF."""

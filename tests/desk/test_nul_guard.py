@@ -6,8 +6,6 @@ reached one (an admin list filter) was a 500 there; SQLite compared it quietly. 
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import AsyncClient, Client
@@ -23,13 +21,6 @@ def staff_browser(db: None) -> Client:
     )
     browser = Client()
     browser.force_login(superuser)
-    return browser
-
-
-@pytest.fixture
-def console(admin: Any) -> Client:
-    browser = Client()
-    browser.force_login(admin)
     return browser
 
 

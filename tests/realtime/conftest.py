@@ -14,6 +14,7 @@ from channels.db import database_sync_to_async
 from django.test import Client
 
 from chats import access, ratelimit
+from tests.conftest import logged_in
 from tests.live import redis_delete
 
 HOST = "testserver"
@@ -54,13 +55,6 @@ def redis_layer(settings: Any, own_redis_namespace: str) -> str:
     """desk's Redis channel layer only (behaviour that depends on it)."""
     assert settings.CHANNEL_LAYERS["default"]["BACKEND"] == "chats.layers.RedisChannelLayer"
     return "redis"
-
-
-def logged_in(user: Any) -> Client:
-    """A browser with a session of its own for `user` (call from a thread in async tests)."""
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def session_cookie(user: Any) -> str:

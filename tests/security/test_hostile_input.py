@@ -19,6 +19,7 @@ from django.test import Client
 
 from chats import ratelimit
 from chats.models import SupportChat, SupportMessage
+from tests.conftest import logged_in
 from tests.realtime.conftest import ORIGIN, Socket, WebsocketCommunicator, session_cookie
 from tests.security.conftest import FIGURES
 
@@ -30,16 +31,8 @@ LONE_SURROGATE = json.dumps("before \ud800 after")
 
 @pytest.fixture
 def widget(user: Any, chat: SupportChat) -> Client:
-    browser = Client()
-    browser.force_login(user)
-    return browser
-
-
-@pytest.fixture
-def console(admin: Any) -> Client:
-    browser = Client()
-    browser.force_login(admin)
-    return browser
+    """The user's browser, with the user's chat already there."""
+    return logged_in(user)
 
 
 def post_raw(browser: Client, path: str, body: str | bytes) -> Any:

@@ -40,20 +40,6 @@ def post(browser: Client, path: str, content: str) -> Any:
     return browser.post(path, json.dumps({"content": content}), content_type="application/json")
 
 
-@pytest.fixture
-def widget(user: Any) -> Client:
-    browser = Client()
-    browser.force_login(user)
-    return browser
-
-
-@pytest.fixture
-def console(admin: Any) -> Client:
-    browser = Client()
-    browser.force_login(admin)
-    return browser
-
-
 # --- REST ----------------------------------------------------------------------------------------
 
 
