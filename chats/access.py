@@ -3,8 +3,8 @@
 A socket authenticates once, when it opens, and then lives for hours. So:
 
 - **Revocation.** When a user logs out, is deactivated, changes their password, loses staff
-  status or is deleted, the receivers here (connected in ChatsConfig.ready) send a re-check
-  message to the user's group (`events.user_group`), which every socket of that user joins, on
+  status or is deleted, the receivers in chats/receivers.py have `access_changed` send a re-check
+  message to the user's group (`protocol.user_group`), which every socket of that user joins, on
   every process. After a logout only the sockets of the session that ended close (4401); after
   any other change every socket of the user re-checks its session and access (the consumer's
   `recheck`) and closes with 4401 or 4403 if they ended. Each receiver also leaves a mark in Redis
@@ -34,14 +34,11 @@ import redis
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.contrib.auth.models import User
-from django.db import transaction
-from django.http import HttpRequest
 from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError
 
-from chats import events
+from chats.realtime.protocol import LAYER_RECHECK, user_group
 
 logger = logging.getLogger(__name__)
 
@@ -104,7 +101,7 @@ def session_mark(session_key: str | None) -> str:
     return hashlib.sha256((session_key or "").encode()).hexdigest()
 
 
-# --- Revocation (synchronous: receivers of Django's signals) -------------------------------------
+# --- Revocation (synchronous: called by chats/receivers.py) --------------------------------------
 
 
 def access_changed(user_pk: Any, *, ended_session: str | None = None) -> None:
@@ -128,53 +125,10 @@ def access_changed(user_pk: Any, *, ended_session: str | None = None) -> None:
         return
     try:
         async_to_sync(layer.group_send)(
-            events.user_group(user_pk), {"type": events.RECHECK_MESSAGE_TYPE, "session": mark}
+            user_group(user_pk), {"type": LAYER_RECHECK, "session": mark}
         )
     except Exception:
         logger.exception("could not tell user %s's sockets that their access changed", user_pk)
-
-
-def user_logged_out(
-    sender: Any, *, request: HttpRequest | None, user: User | None, **kwargs: Any
-) -> None:
-    # Django sends this before it flushes the session, so the message names the session: a
-    # socket re-checking now would still find it valid.
-    if user is None or user.pk is None:
-        return
-    session = getattr(request, "session", None)
-    access_changed(user.pk, ended_session=getattr(session, "session_key", None))
-
-
-def user_pre_save(sender: Any, *, instance: User, raw: bool = False, **kwargs: Any) -> None:
-    # Compared with the stored row, not with what this instance was loaded with: the instance may
-    # be stale. One query, and only for saves that may touch a watched field.
-    update_fields = kwargs.get("update_fields")
-    if raw or instance._state.adding or instance.pk is None:
-        return
-    if update_fields is not None and not set(update_fields) & set(WATCHED_FIELDS):
-        return
-    stored = (
-        sender._default_manager.using(kwargs.get("using"))
-        .filter(pk=instance.pk)
-        .values(*WATCHED_FIELDS)
-        .first()
-    )
-    instance._desk_access_ends = stored is not None and (  # type: ignore[attr-defined]
-        (stored["is_active"] and not instance.is_active)
-        or (stored["is_staff"] and not getattr(instance, "is_staff", False))
-        or stored["password"] != instance.password
-    )
-
-
-def user_post_save(sender: Any, *, instance: User, **kwargs: Any) -> None:
-    if instance.__dict__.pop("_desk_access_ends", False):
-        user_pk = instance.pk
-        transaction.on_commit(lambda: access_changed(user_pk), using=kwargs.get("using"))
-
-
-def user_post_delete(sender: Any, *, instance: User, **kwargs: Any) -> None:
-    user_pk = instance.pk
-    transaction.on_commit(lambda: access_changed(user_pk), using=kwargs.get("using"))
 
 
 _sync_clients: dict[str, redis.Redis] = {}

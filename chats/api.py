@@ -1,7 +1,9 @@
 """REST edge of the chat domain: parse, call the services and selectors, return the schemas.
 
 Handlers are async so that polling, posting and the admin list never queue behind one another;
-each makes one hop to a worker thread for its database work (`_in_thread`).
+each makes one hop to a request thread for its database work (asgiref's `sync_to_async`, run by
+the pool in desk/runtime/threadpool.py). Sockets use channels' `database_sync_to_async` instead:
+they live outside Django's request cycle, so their hop also closes stale database connections.
 """
 
 from __future__ import annotations
@@ -32,7 +34,6 @@ from chats.schemas import (
 
 router = Router()
 
-_in_thread = sync_to_async
 
 USER_ERRORS: dict[int, Any] = {401: ErrorOut, 422: ValidationErrorOut}
 ADMIN_ERRORS: dict[int, Any] = {**USER_ERRORS, 403: ErrorOut, 404: ErrorOut}
@@ -66,13 +67,13 @@ async def get_chat(request: ApiRequest) -> dict[str, Any]:
     people in without Django's login form), so the widget can send X-CSRFToken on its writes.
     """
     get_token(request)
-    return await _in_thread(_user_chat)(request.auth)
+    return await sync_to_async(_user_chat)(request.auth)
 
 
 @router.get("/support_chat/messages", response={200: MessagePageOut, **USER_ERRORS}, tags=["user"])
 async def list_messages(request: ApiRequest, params: Query[MessagesQuery]) -> selectors.MessagePage:
     """Messages after a message id (polling, catch-up) or before one (history), oldest first."""
-    return await _in_thread(_user_messages)(request.auth, params)
+    return await sync_to_async(_user_messages)(request.auth, params)
 
 
 @router.post(
@@ -86,7 +87,7 @@ async def send_message(request: ApiRequest, payload: MessageIn) -> Status[Suppor
     Each user may send DESK_MESSAGES_PER_MINUTE messages a minute (REST and websockets together);
     beyond that the answer is 429 with a Retry-After header (seconds).
     """
-    message = await _in_thread(services.user_message_post)(
+    message = await sync_to_async(services.user_message_post)(
         user=request.auth, content=payload.content
     )
     return Status(201, message)
@@ -95,7 +96,7 @@ async def send_message(request: ApiRequest, payload: MessageIn) -> Status[Suppor
 @router.patch("/support_chat/mark_read", response={200: MarkReadOut, **USER_ERRORS}, tags=["user"])
 async def mark_read(request: ApiRequest) -> dict[str, int]:
     """Mark every unread reply from support as read."""
-    marked = await _in_thread(services.messages_mark_read)(user=request.auth)
+    marked = await sync_to_async(services.messages_mark_read)(user=request.auth)
     return {"marked": marked}
 
 
@@ -127,7 +128,7 @@ def _user_messages(user: User, params: MessagesQuery) -> selectors.MessagePage:
 @router.get("/admin/chats", response={200: ChatListOut, **ADMIN_ERRORS}, tags=["admin"])
 async def list_chats(request: ApiRequest, params: Query[ChatListQuery]) -> dict[str, Any]:
     """One tab of the dashboard (active or archived), newest activity first, keyset-paginated."""
-    page = await _in_thread(selectors.chat_list_for_admin)(
+    page = await sync_to_async(selectors.chat_list_for_admin)(
         admin=request.auth,
         archived=params.archived,
         limit=params.limit,
@@ -145,7 +146,7 @@ async def get_admin_chat(request: ApiRequest, chat_id: uuid.UUID) -> dict[str, A
     else a foreign Origin or Referer): then the chat is returned and nothing is marked.
     """
     mark_viewed = not request_is_cross_site(request)
-    return await _in_thread(_admin_chat)(request.auth, chat_id, mark_viewed=mark_viewed)
+    return await sync_to_async(_admin_chat)(request.auth, chat_id, mark_viewed=mark_viewed)
 
 
 @router.get(
@@ -157,7 +158,7 @@ async def list_admin_messages(
     request: ApiRequest, chat_id: uuid.UUID, params: Query[MessagesQuery]
 ) -> selectors.MessagePage:
     """A chat's messages after or before a message id, oldest first."""
-    return await _in_thread(_admin_messages)(request.auth, chat_id, params)
+    return await sync_to_async(_admin_messages)(request.auth, chat_id, params)
 
 
 @router.post(
@@ -169,7 +170,7 @@ async def send_reply(
     request: ApiRequest, chat_id: uuid.UUID, payload: MessageIn
 ) -> Status[SupportMessage]:
     """Reply to the user. The same per-user message allowance as the widget's (429 beyond it)."""
-    message = await _in_thread(services.admin_reply_post)(
+    message = await sync_to_async(services.admin_reply_post)(
         admin=request.auth, chat_id=chat_id, content=payload.content
     )
     return Status(201, message)
@@ -182,7 +183,7 @@ async def send_reply(
 )
 async def archive_chat(request: ApiRequest, chat_id: uuid.UUID) -> SupportChat:
     """Move the chat to the Archived tab."""
-    return await _in_thread(_admin_change)(services.chat_archive, request.auth, chat_id)
+    return await sync_to_async(_admin_change)(services.chat_archive, request.auth, chat_id)
 
 
 @router.post(
@@ -192,7 +193,7 @@ async def archive_chat(request: ApiRequest, chat_id: uuid.UUID) -> SupportChat:
 )
 async def unarchive_chat(request: ApiRequest, chat_id: uuid.UUID) -> SupportChat:
     """Move the chat back to the Active tab."""
-    return await _in_thread(_admin_change)(services.chat_unarchive, request.auth, chat_id)
+    return await sync_to_async(_admin_change)(services.chat_unarchive, request.auth, chat_id)
 
 
 def _admin_chat(admin: User, chat_id: uuid.UUID, *, mark_viewed: bool) -> dict[str, Any]:

@@ -1,320 +1,39 @@
-"""Websocket edge of the chat domain: the widget's and the dashboard's live connections.
+"""The websocket edge of the chat domain: the widget's and the dashboard's live connections.
 
-A consumer parses a client's frame, calls the same service or selector REST calls, and sends what
-happened back as events (docs/events.md is the contract). It holds no rules of its own: who may
-post, what a valid message is, what gets broadcast, all come from `services`, `validation` and
-`events`. Broadcasts leave from the services' after-commit signals, so the sender's own socket
-receives its `new_message` exactly like every other socket on the chat.
+Each action parses its frame, calls the same service or selector REST calls, and sends what
+happened back as events (docs/events.md is the contract). The consumers hold no rules of their
+own: who may post, what a valid message is, what gets broadcast, all come from `services`,
+`selectors` and `chats.realtime`. Broadcasts leave from the services after their commit, so the
+sender's own socket receives its `new_message` exactly like every other socket on the chat.
 
-Bad input is answered with an `error` event and the socket stays open; no exception closes it.
+What both consumers share (admission, frames, errors, keep-alive) is chats/realtime/sockets.py.
+Database work hops to a thread with channels' `database_sync_to_async`, which also closes the
+stale connections a request's end would close on the HTTP side.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import json
-import logging
-import time
 import uuid
-from collections.abc import Awaitable, Callable
-from importlib import import_module
 from typing import Any, ClassVar
 
-from channels.auth import get_user
-from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
-from django.conf import settings
 from django.contrib.auth.models import User
 
-from chats import access, events, ratelimit, selectors, services
-from chats.errors import (
-    CloseCode,
-    DeskError,
-    ErrorCode,
-    InvalidInputError,
-    NotFoundError,
-    PermissionDeniedError,
-    as_desk_error,
-)
-from chats.events import Event
+from chats import selectors, services
+from chats.errors import InvalidInputError, NotFoundError
 from chats.models import SupportChat
 from chats.permissions import Role, require_admin
+from chats.realtime import transport
+from chats.realtime.builders import sync_event
+from chats.realtime.protocol import ADMINS_GROUP, chat_group
+from chats.realtime.sockets import SocketConsumer, request_id_of
 
-logger = logging.getLogger(__name__)
-
-# A frame is one action; a 5,000-character message fits many times over even fully \u-escaped.
-MAX_FRAME_CHARS = 100_000
-MAX_REQUEST_ID_CHARS = 100
 # Messages per `sync` reply; `has_more` asks the client to sync again from the last one.
 SYNC_LIMIT = selectors.PAGE_SIZE
-# How stale the socket's idea of its user may be before an action re-checks the session and the
-# user's access. A logout, a deactivation, a password change or a withdrawn staff flag closes the
-# socket at once (chats.access); this catches what bypasses Django's signals (a bulk update).
-ACCESS_RECHECK_AFTER = 60.0
-# How often an idle socket re-checks, and renews its group memberships, which the channel layer
-# expires after a day (channels-redis group_expiry) however long the socket stays open. Its slot
-# among the user's sockets (chats.access) is renewed more often, every SLOT_RENEW_EVERY.
-KEEPALIVE_INTERVAL = 600.0
-
-Handler = Callable[[dict[str, Any]], Awaitable[None]]
 
 
-class SocketError(DeskError):
-    """Something wrong with a frame itself (not JSON, an unknown action), answered with an
-    `error` event. Only sockets have frames, so each carries its own code; its status stays the
-    table's 400 for bad input."""
-
-    def __init__(self, code: ErrorCode, detail: str, *, field: str | None = None) -> None:
-        super().__init__(detail)
-        self.code = code
-        self.field = field
-
-
-class Refused(Exception):
-    def __init__(self, code: CloseCode) -> None:
-        super().__init__(code.name)
-        self.code = code
-
-
-class DeskConsumer(AsyncWebsocketConsumer):
-    """What both sockets share: authentication, frames, rate limits, errors, group events."""
-
-    # action -> the roles that may take it; the handler is the method of the same name.
-    actions: ClassVar[dict[str, frozenset[Role]]] = {}
-
-    user: Any
-    role: Role
-    groups_joined: list[str]
-    closed: bool
-    checked_at: float
-    keepalive: asyncio.Task[None] | None
-    # A hash of the session key the socket opened with (chats.access.session_mark).
-    session_mark: str
-    slot_held: bool
-
-    async def authorize(self, user: User) -> list[str]:
-        """Check `user` may open this socket; set what it needs; return the groups to join."""
-        raise NotImplementedError
-
-    async def dispatch(self, message: dict[str, Any]) -> None:
-        # channels' dispatch first closes stale database connections, for every message: a hop
-        # to the one thread all of a process's socket database work shares, for each event each
-        # socket receives. Under load that queue starved event delivery (dashboards fell behind
-        # and overflowed their buffers). desk's handlers reach the database only through
-        # database_sync_to_async, which does the same clean-up itself, so the hop is skipped.
-        handler = getattr(self, get_handler_name(message), None)
-        if handler is None:
-            raise ValueError(f"No handler for message type {message['type']}")
-        await handler(message)
-
-    # --- Connection ---------------------------------------------------------------------------
-
-    async def connect(self) -> None:
-        self.groups_joined = []
-        self.closed = False
-        self.keepalive = None
-        self.slot_held = False
-        self.session_mark = access.session_mark(self.scope["session"].session_key)
-        try:
-            await self.admit(self.scope.get("user"))
-        except Refused as refusal:
-            # Accepted first, so that the client sees the close code: a websocket refused
-            # during the handshake only ever shows a 403.
-            await self.accept()
-            await self.close_with(refusal.code)
-            return
-        await self.accept()
-        self.checked_at = time.monotonic()
-        self.keepalive = asyncio.create_task(self.keep_alive())
-
-    async def admit(self, user: Any) -> None:
-        """Check access, join the groups, take a slot among the user's sockets; raises Refused."""
-        groups = await self.check_access(user)
-        self.user = user
-        # Joined before accepting: once the client sees the socket open, no event can miss it.
-        # The user's own group too, before the marks are read below: an access change is either
-        # among the marks, or its message reaches this socket.
-        for group in [*groups, events.user_group(user.pk)]:
-            await self.channel_layer.group_add(group, self.channel_name)
-            self.groups_joined.append(group)
-        admission = await access.slot_claim(user.pk, self.channel_name)
-        if not admission.claimed:
-            raise Refused(CloseCode.TOO_MANY_SOCKETS)
-        self.slot_held = True
-        # The user was loaded (by the auth middleware) before this socket joined the user's
-        # group: an access change in between left only its mark.
-        if self.session_mark in admission.marks:
-            raise Refused(CloseCode.UNAUTHENTICATED)
-        if access.ANY_SESSION in admission.marks:
-            await self.reload_access()
-
-    async def check_access(self, user: Any) -> list[str]:
-        """The groups `user` may join on this socket; raises Refused with the close code."""
-        if user is None or not user.is_authenticated:
-            raise Refused(CloseCode.UNAUTHENTICATED)
-        try:
-            return await self.authorize(user)
-        except DeskError as error:
-            # The table's close code: 4404 for a chat that is not theirs, 4403 for a non-admin.
-            if error.close_code is None:
-                raise
-            raise Refused(error.close_code) from None
-
-    async def disconnect(self, code: int) -> None:
-        self.closed = True
-        if self.keepalive is not None:
-            self.keepalive.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.keepalive
-        await self.leave_groups()
-        # Freed here only, once the keep-alive is stopped, so that no renewal can put it back.
-        if self.slot_held:
-            self.slot_held = False
-            await access.slot_release(self.user.pk, self.channel_name)
-
-    async def leave_groups(self) -> None:
-        while self.groups_joined:
-            await self.channel_layer.group_discard(self.groups_joined.pop(), self.channel_name)
-
-    async def close_with(self, code: CloseCode) -> None:
-        # Once only: a re-check message and the keep-alive may find the same ended access.
-        if self.closed:
-            return
-        self.closed = True
-        await self.leave_groups()
-        await self.close(code=code)
-
-    async def reload_access(self) -> None:
-        """Reload the user from a fresh copy of the session and check its access again.
-
-        Raises Refused when the session ended (4401) or the user may no longer be here.
-        """
-        session_key = self.scope["session"].session_key
-        store = import_module(settings.SESSION_ENGINE).SessionStore(session_key=session_key)
-        user = await get_user({"session": store})
-        if user.pk != self.user.pk:
-            raise Refused(CloseCode.UNAUTHENTICATED)
-        await self.check_access(user)
-        self.user = user
-
-    async def recheck(self) -> None:
-        """Close the socket if its access ended; else renew its group memberships."""
-        self.checked_at = time.monotonic()
-        try:
-            await self.reload_access()
-        except Refused as refusal:
-            await self.close_with(refusal.code)
-            return
-        if self.closed:
-            return
-        # Renews the memberships' timestamps, which the layer would otherwise expire.
-        for group in self.groups_joined:
-            await self.channel_layer.group_add(group, self.channel_name)
-
-    async def keep_alive(self) -> None:
-        while not self.closed:
-            await asyncio.sleep(min(KEEPALIVE_INTERVAL, access.SLOT_RENEW_EVERY))
-            if self.closed:
-                return
-            try:
-                await access.slot_renew(self.user.pk, self.channel_name)
-                if time.monotonic() - self.checked_at >= KEEPALIVE_INTERVAL:
-                    await self.recheck()
-            except Exception:
-                logger.exception("websocket keep-alive check failed; will retry")
-
-    # --- Frames from the client ---------------------------------------------------------------
-
-    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        if self.closed:
-            return
-        request_id = None
-        try:
-            await ratelimit.take(ratelimit.SOCKET_FRAMES, self.user.pk, "frames")
-            frame = parse_frame(text_data, bytes_data)
-            request_id = _request_id(frame)
-            handler = self.handler_for(frame.get("action"))
-            if time.monotonic() - self.checked_at > ACCESS_RECHECK_AFTER:
-                await self.recheck()
-                if self.closed:
-                    return
-            await handler(frame)
-        except Exception as exc:
-            error = as_desk_error(exc)
-            if error is None:
-                logger.exception(
-                    "websocket frame from user %s on %s failed", self.user.pk, self.scope["path"]
-                )
-                await self.send_event(
-                    events.error(
-                        ErrorCode.INTERNAL_ERROR,
-                        "Something went wrong on our side; try again.",
-                        request_id=request_id,
-                    )
-                )
-                return
-            await self.send_event(
-                events.error(
-                    error.code,
-                    error.detail,
-                    field=error.field,
-                    retry_after=error.retry_after,
-                    request_id=request_id,
-                )
-            )
-            if isinstance(error, PermissionDeniedError):
-                # A service found the account no longer allowed (it checks the database, not the
-                # user this socket holds): the socket ends now, as a re-check would end it.
-                try:
-                    await self.recheck()
-                except Exception:
-                    logger.exception("websocket access re-check of user %s failed", self.user.pk)
-
-    def handler_for(self, action: Any) -> Handler:
-        roles = self.actions.get(action) if isinstance(action, str) else None
-        if roles is None:
-            known = ", ".join(sorted(self.actions)) or "none on this socket"
-            raise SocketError(
-                ErrorCode.UNKNOWN_ACTION, f"Unknown action {action!r}; actions: {known}."
-            )
-        if self.role not in roles:
-            sides = " or ".join(sorted(roles))
-            raise SocketError(ErrorCode.FORBIDDEN, f"Only the chat's {sides} can {action}.")
-        handler: Handler = getattr(self, action)
-        return handler
-
-    # --- Events from the channel layer ---------------------------------------------------------
-
-    async def desk_event(self, message: dict[str, Any]) -> None:
-        if self.closed:
-            return
-        event = events.for_role(message["event"], self.role)
-        if event is not None:
-            await self.send_event(event)
-
-    async def desk_recheck(self, message: dict[str, Any]) -> None:
-        # From chats.access: this user's access may have ended. A logout names its session;
-        # any other change (deactivated, password, staff flag) concerns every session.
-        if self.closed:
-            return
-        if message["session"] == self.session_mark:
-            await self.close_with(CloseCode.UNAUTHENTICATED)
-        elif message["session"] == access.ANY_SESSION:
-            await self.recheck()
-
-    async def desk_membership_lost(self, message: dict[str, Any]) -> None:
-        # From chats.layers: Redis lost this socket's group memberships (restarted or flushed),
-        # so no event would reach it any more. The client reconnects and catches up.
-        await self.close_with(CloseCode.RECONNECT)
-
-    async def send_event(self, event: Event) -> None:
-        if not self.closed:
-            await self.send(text_data=events.encode(event))
-
-
-class SupportChatConsumer(DeskConsumer):
+class SupportChatConsumer(SocketConsumer):
     """`/ws/support_chat/<chat_id>/`: the chat's user (the widget) or any admin."""
 
     actions: ClassVar[dict[str, frozenset[Role]]] = {
@@ -339,7 +58,7 @@ class SupportChatConsumer(DeskConsumer):
         self.chat, self.role = await database_sync_to_async(selectors.chat_for_participant)(
             user=user, chat_id=chat_id
         )
-        return [events.chat_group(self.chat.id)]
+        return [chat_group(self.chat.id)]
 
     async def send_message(self, frame: dict[str, Any]) -> None:
         content = frame.get("content")
@@ -364,7 +83,7 @@ class SupportChatConsumer(DeskConsumer):
         is_typing = frame.get("is_typing")
         if not isinstance(is_typing, bool):
             raise InvalidInputError("is_typing", "is_typing must be true or false.")
-        await events.typing_send(self.chat.id, sender_type=self.role, is_typing=is_typing)
+        await transport.typing_send(self.chat.id, sender_type=self.role, is_typing=is_typing)
 
     async def sync(self, frame: dict[str, Any]) -> None:
         after = frame.get("after")
@@ -377,17 +96,17 @@ class SupportChatConsumer(DeskConsumer):
         page = await database_sync_to_async(selectors.messages_page)(
             messages=selectors.chat_messages(self.chat), after=after_id, limit=SYNC_LIMIT
         )
-        await self.send_event(events.sync(self.chat.id, page, _request_id(frame)))
+        await self.send_event(sync_event(self.chat.id, page, request_id_of(frame)))
 
 
-class AdminNotificationsConsumer(DeskConsumer):
+class AdminNotificationsConsumer(SocketConsumer):
     """`/ws/admin/notifications/`: the dashboard's feed of what happens in every chat."""
 
     role = Role.ADMIN
 
     async def authorize(self, user: User) -> list[str]:
         require_admin(user)
-        return [events.ADMINS_GROUP]
+        return [ADMINS_GROUP]
 
 
 class UnknownPathConsumer(AsyncWebsocketConsumer):
@@ -395,32 +114,3 @@ class UnknownPathConsumer(AsyncWebsocketConsumer):
 
     async def connect(self) -> None:
         await self.close()
-
-
-def parse_frame(text_data: str | None, bytes_data: bytes | None) -> dict[str, Any]:
-    if text_data is None:
-        raise SocketError(
-            ErrorCode.BINARY_NOT_SUPPORTED, "Send actions as JSON text frames, not binary."
-        )
-    if len(text_data) > MAX_FRAME_CHARS:
-        raise SocketError(
-            ErrorCode.FRAME_TOO_LARGE, f"A frame may hold at most {MAX_FRAME_CHARS} characters."
-        )
-    try:
-        frame = json.loads(text_data)
-    except (ValueError, RecursionError):
-        # RecursionError: JSON nested thousands deep, which fits easily in a frame.
-        frame = None
-    if not isinstance(frame, dict):
-        raise SocketError(
-            ErrorCode.INVALID_JSON, 'A frame must be a JSON object such as {"action": "sync"}.'
-        )
-    return frame
-
-
-def _request_id(frame: dict[str, Any]) -> str | None:
-    # Echoed in the reply to that frame, so a client can tell which of its actions failed.
-    request_id = frame.get("request_id")
-    if isinstance(request_id, str) and len(request_id) <= MAX_REQUEST_ID_CHARS:
-        return request_id
-    return None

@@ -13,9 +13,9 @@ Each DeskError subclass carries, as class attributes, how every edge answers it:
 `as_desk_error()` is the one translator: a DeskError is itself, a database that cannot be reached
 (`OperationalError`, `InterfaceError`) is an UnavailableError, anything else is None (a bug: the
 edge logs it and answers 500 / `internal_error`). The edges: the API's exception handlers
-(desk/api.py), the dashboard's `admin_view` and reply form (chats/views.py), the consumers'
-`receive` and refusals (chats/consumers.py), the pages' 503 (desk/middleware.py) and the request
-thread pool's 503 (desk/threadpool.py).
+(desk/api.py), the dashboard's `admin_view` and reply form (chats/dashboard.py), the socket
+framework's `receive` and refusals (chats/realtime/sockets.py), the pages' 503
+(desk/middleware.py) and the request thread pool's 503 (desk/runtime/threadpool.py).
 
 This module imports nothing of desk's own: services, selectors and the thread pool all import it.
 """

@@ -8,12 +8,12 @@ request is still answered (the page, the JSON); only its side effect is skipped.
 
 from __future__ import annotations
 
-import copy
 from urllib.parse import urlsplit
 
 from django.contrib.auth.models import User
-from django.http import HttpRequest, HttpResponse
-from django.middleware.csrf import CsrfViewMiddleware
+from django.http import HttpRequest
+
+from desk.runtime.origins import origin_trusted
 
 
 class ApiRequest(HttpRequest):
@@ -51,7 +51,8 @@ def request_is_cross_site(request: HttpRequest) -> bool:
         if referer is None:
             return False
         origin = _origin_of(referer)
-    return origin is None or not _origin_trusted(request, origin)
+    # Django's own rule, so the two can never disagree about which origins are desk's.
+    return origin is None or not origin_trusted(request, origin)
 
 
 def _origin_of(url: str) -> str | None:
@@ -62,17 +63,3 @@ def _origin_of(url: str) -> str | None:
     if not parts.scheme or not parts.netloc:
         return None
     return f"{parts.scheme}://{parts.netloc}"
-
-
-def _no_response(request: HttpRequest) -> HttpResponse:
-    raise AssertionError("only used to compare origins")
-
-
-def _origin_trusted(request: HttpRequest, origin: str) -> bool:
-    # Django's own rule, so the two can never disagree about which origins are desk's. Written
-    # against Django 6.1.3, where CsrfViewMiddleware._origin_verified (private) reads the origin
-    # from request.META["HTTP_ORIGIN"]; tests/security/test_get_side_effects.py guards it. A fresh
-    # middleware each time: it caches CSRF_TRUSTED_ORIGINS on the instance.
-    probe = copy.copy(request)
-    probe.META = {**request.META, "HTTP_ORIGIN": origin}
-    return bool(CsrfViewMiddleware(_no_response)._origin_verified(probe))  # type: ignore[attr-defined]

@@ -87,8 +87,11 @@ def unread_reply_count(*, chat: SupportChat) -> int:
     return SupportMessage.objects.filter(chat=chat).unread_replies().count()
 
 
-def chats_for_admin() -> QuerySet[SupportChat]:
-    """Chats with what the admin list shows of each, computed in the same query."""
+def chat_list_rows() -> QuerySet[SupportChat]:
+    """Chats with what the admin list shows of each, computed in the same query.
+
+    Checks nobody: every caller has checked who is asking (`chat_list_for_admin` and
+    `chat_summary_for_admin` below, a service holding the chat's lock)."""
     latest = SupportMessage.objects.filter(chat=OuterRef("pk")).order_by("-created_at", "-id")
     # Unread for admins: a user message newer than the last time an admin opened the chat.
     unread = SupportMessage.objects.filter(
@@ -117,7 +120,7 @@ def chat_list_for_admin(
     Keyset pagination on (last_message_at, id): a page deep in the list costs what the first does.
     """
     require_admin(admin)
-    chats = chats_for_admin().filter(archived_at__isnull=not archived)
+    chats = chat_list_rows().filter(archived_at__isnull=not archived)
     if q:
         # PostgreSQL refuses NUL in a query parameter: a clear 422, not a database error.
         if "\x00" in q:
@@ -140,7 +143,7 @@ def chat_for_admin(*, admin: User, chat_id: uuid.UUID) -> SupportChat:
 def chat_summary_for_admin(*, admin: User, chat_id: uuid.UUID) -> SupportChat:
     """One chat with what the admin list shows of it (preview, count, unread)."""
     require_admin(admin)
-    return _chat_get(chats_for_admin(), chat_id)
+    return _chat_get(chat_list_rows(), chat_id)
 
 
 def _chat_get(chats: QuerySet[SupportChat], chat_id: uuid.UUID) -> SupportChat:

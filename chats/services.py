@@ -1,7 +1,10 @@
 """Every write in the chat domain. REST handlers, websocket consumers and tasks all call these.
 
-Each function owns its transaction, checks who is asking, and announces what it did through
-`chats.signals` so that broadcasts and emails leave only after the commit.
+Each function owns its transaction, checks who is asking, and announces what it did after the
+commit: it builds its events inside the transaction (chats/realtime/builders.py) and hands them to
+`transport.send_on_commit`, which sends them to the sockets once the transaction commits. A new
+message is also announced to other apps through the `chats.signals.message_created` signal (the
+reply email starts there, in notifications), sent on commit too.
 
 The two posting services are also the admission gate for every new message, whichever edge it
 came through: they clean the content (chats/validation.py) and take one message from the
@@ -29,6 +32,8 @@ from chats import ratelimit, selectors, signals
 from chats.errors import NotFoundError, PermissionDeniedError
 from chats.models import AdminAction, ChatAuditEntry, SenderType, SupportChat, SupportMessage
 from chats.permissions import require_admin, require_current_admin
+from chats.realtime import builders, transport
+from chats.realtime.protocol import ADMINS_GROUP, EventType, chat_group
 from chats.validation import clean_content
 
 ONE_TICK = timedelta(microseconds=1)
@@ -56,11 +61,9 @@ def user_message_post(*, user: User, content: object) -> SupportMessage:
         reopened = chat.archived_at is not None
         chat.archived_at = None
         chat.save(update_fields=["last_message_at", "message_count", "archived_at", "updated_at"])
-        signals.send_on_commit(signals.message_created, message=message)
+        _message_announce(message)
         if reopened:
-            signals.send_on_commit(
-                signals.chat_unarchived, chat=chat, admin=None, row=_admin_row(chat)
-            )
+            _archive_announce(EventType.CHAT_UNARCHIVED, chat, admin=None)
     return message
 
 
@@ -83,7 +86,7 @@ def admin_reply_post(*, admin: User, chat_id: uuid.UUID, content: object) -> Sup
         ChatAuditEntry.objects.create(
             chat=chat, actor=admin, action=AdminAction.REPLIED, message=message
         )
-        signals.send_on_commit(signals.message_created, message=message)
+        _message_announce(message)
     return message
 
 
@@ -107,9 +110,9 @@ def messages_mark_read(*, user: User, message_ids: Iterable[uuid.UUID] | None = 
             return 0
         read_at = timezone.now()
         SupportMessage.objects.filter(id__in=marked).update(read_at=read_at, updated_at=read_at)
-        signals.send_on_commit(
-            signals.messages_read, chat=chat, message_ids=marked, read_at=read_at
-        )
+        # The user's other tabs clear their badge; dashboards show the replies as read.
+        event = builders.messages_read_event(chat, marked, read_at)
+        transport.send_on_commit([(chat_group(chat.id), event), (ADMINS_GROUP, event)])
     return len(marked)
 
 
@@ -123,7 +126,9 @@ def chat_mark_viewed(*, admin: User, chat_id: uuid.UUID) -> datetime:
         chat.admin_viewed_at = viewed_at
         chat.save(update_fields=["admin_viewed_at", "updated_at"])
         ChatAuditEntry.objects.create(chat=chat, actor=admin, action=AdminAction.VIEWED)
-        signals.send_on_commit(signals.chat_viewed, chat=chat, admin=admin, viewed_at=viewed_at)
+        # Other admins see the chat's unread marker clear; the widget can show "seen".
+        event = builders.chat_viewed_event(chat, admin, viewed_at)
+        transport.send_on_commit([(ADMINS_GROUP, event), (chat_group(chat.id), event)])
     return viewed_at
 
 
@@ -137,9 +142,7 @@ def chat_archive(*, admin: User, chat_id: uuid.UUID) -> SupportChat:
             chat.archived_at = timezone.now()
             chat.save(update_fields=["archived_at", "updated_at"])
             ChatAuditEntry.objects.create(chat=chat, actor=admin, action=AdminAction.ARCHIVED)
-            signals.send_on_commit(
-                signals.chat_archived, chat=chat, admin=admin, row=_admin_row(chat)
-            )
+            _archive_announce(EventType.CHAT_ARCHIVED, chat, admin=admin)
     return chat
 
 
@@ -153,9 +156,7 @@ def chat_unarchive(*, admin: User, chat_id: uuid.UUID) -> SupportChat:
             chat.archived_at = None
             chat.save(update_fields=["archived_at", "updated_at"])
             ChatAuditEntry.objects.create(chat=chat, actor=admin, action=AdminAction.UNARCHIVED)
-            signals.send_on_commit(
-                signals.chat_unarchived, chat=chat, admin=admin, row=_admin_row(chat)
-            )
+            _archive_announce(EventType.CHAT_UNARCHIVED, chat, admin=admin)
     return chat
 
 
@@ -196,10 +197,23 @@ def _require_active(owner: User) -> None:
         raise PermissionDeniedError("This account is no longer active.")
 
 
-def _admin_row(chat: SupportChat) -> SupportChat:
-    # Read here, under the chat's row lock, not after the commit: by then a concurrent archive or
-    # restore may have committed, and an event would carry a state its own write never had.
-    return selectors.chats_for_admin().get(id=chat.id)
+def _message_announce(message: SupportMessage) -> None:
+    # Every socket on the chat gets the message, the sender's own included; so do dashboards.
+    transport.send_on_commit(
+        [
+            (chat_group(message.chat_id), builders.new_message_event(message)),
+            (ADMINS_GROUP, builders.admin_feed_message_event(message)),
+        ]
+    )
+    signals.send_on_commit(signals.message_created, message=message)
+
+
+def _archive_announce(kind: EventType, chat: SupportChat, *, admin: User | None) -> None:
+    # Dashboards move the chat between their tabs (the user is not told: it is triage). The row is
+    # read here, under the chat's row lock, not after the commit: by then a concurrent archive or
+    # restore may have committed, and the event would carry a state its own write never had.
+    row = selectors.chat_list_rows().get(id=chat.id)
+    transport.send_on_commit([(ADMINS_GROUP, builders.chat_archive_event(kind, row, admin))])
 
 
 def _message_add(

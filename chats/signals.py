@@ -1,15 +1,13 @@
-"""What happened in the chat domain, announced after the transaction that did it commits.
+"""What the chat domain tells other apps, after the transaction that did it commits.
 
-Services call `send_on_commit`; the real-time layer and the email scheduler connect receivers in
-their AppConfig.ready(). Nothing here runs inside a transaction that could still roll back, and a
-receiver that fails (Redis down, say) is logged without undoing what was committed.
+One signal, because one app plugs into chats: notifications starts a reply email from each admin
+reply (notifications/receivers.py, connected in NotificationsConfig.ready()). The real-time layer
+is not a receiver: services send their events themselves (chats/realtime/transport.py).
 
-Arguments each signal is sent with:
-- message_created: message (SupportMessage, with .chat loaded)
-- messages_read: chat, message_ids (list of UUID), read_at
-- chat_viewed: chat, admin, viewed_at
-- chat_archived / chat_unarchived: chat, admin (None when a user message reopened the chat), row
-  (the chat's admin-list row, read inside the transaction: the state that transaction committed)
+- message_created: message (SupportMessage, with .chat and .chat.user loaded), sent for every
+  message, a user's or an admin's.
+
+A receiver that fails (Redis down, say) is logged without undoing what was committed.
 """
 
 from __future__ import annotations
@@ -23,10 +21,6 @@ from django.dispatch import Signal
 logger = logging.getLogger(__name__)
 
 message_created = Signal()
-messages_read = Signal()
-chat_viewed = Signal()
-chat_archived = Signal()
-chat_unarchived = Signal()
 
 
 def send_on_commit(signal: Signal, **kwargs: Any) -> None:

@@ -4,20 +4,23 @@ from __future__ import annotations
 
 from django.urls import path
 
-from chats import views
+from chats import dashboard
 
 app_name = "chats"
 
 urlpatterns = [
-    path("", views.chat_list, name="list"),
-    path("chats/<uuid:chat_id>/", views.chat_detail, name="detail"),
-    path("chats/<uuid:chat_id>/reply", views.chat_reply, name="reply"),
+    path("", dashboard.chat_list, name="list"),
+    path("chats/<uuid:chat_id>/", dashboard.chat_detail, name="detail"),
+    path("chats/<uuid:chat_id>/reply", dashboard.chat_reply, name="reply"),
     path(
-        "chats/<uuid:chat_id>/archive", views.chat_set_archived, {"archived": True}, name="archive"
+        "chats/<uuid:chat_id>/archive",
+        dashboard.chat_set_archived,
+        {"archived": True},
+        name="archive",
     ),
     path(
         "chats/<uuid:chat_id>/unarchive",
-        views.chat_set_archived,
+        dashboard.chat_set_archived,
         {"archived": False},
         name="unarchive",
     ),

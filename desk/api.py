@@ -15,7 +15,7 @@ from ninja.security import django_auth
 
 from chats.errors import DATABASE_UNAVAILABLE, DeskError, InvalidInputError, as_desk_error
 from desk.api_docs import docs_access
-from desk.threadpool import BODY_TOO_LARGE_DETAIL
+from desk.runtime.threadpool import BODY_TOO_LARGE_DETAIL
 
 api = NinjaAPI(
     title="desk",
@@ -56,8 +56,9 @@ for unavailable in DATABASE_UNAVAILABLE:
 
 @api.exception_handler(RequestDataTooBig)
 def body_too_large(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
-    # A real server refuses these before Django (desk/threadpool.py); this answers the rest, in
-    # the same words, rather than Django's HTML 400 page (or, in DEBUG, ninja's 500 traceback).
+    # A real server refuses these before Django (desk/runtime/threadpool.py); this answers the
+    # rest, in the same words, rather than Django's HTML 400 page (or, in DEBUG, ninja's 500
+    # traceback).
     detail = BODY_TOO_LARGE_DETAIL.format(limit=settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
     return api.create_response(request, {"detail": detail}, status=413)
 

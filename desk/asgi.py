@@ -5,10 +5,10 @@ same port, is a plain process that any supervisor or container runs, and was the
 measured through the Redis channel layer (1,000 sequential websocket round trips on 2 cores: 2.30 ms
 mean and 4.2 ms p99, against daphne's 2.72 ms and 4.9 ms).
 
-Websockets pass an origin check first (desk/origins.py): only pages of the origins whose requests
-REST accepts (scheme, host and port) may open one with the visitor's session cookie, so neither
-another site nor another app on the same host can (cross-site websocket hijacking); then the Django
-session authenticates them, as it does HTTP requests.
+Websockets pass an origin check first (desk/runtime/origins.py): only pages of the origins whose
+requests REST accepts (scheme, host and port) may open one with the visitor's session cookie, so
+neither another site nor another app on the same host can (cross-site websocket hijacking); then
+the Django session authenticates them, as it does HTTP requests.
 """
 
 from __future__ import annotations
@@ -34,8 +34,8 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from chats.routing import websocket_urlpatterns  # noqa: E402
-from desk.origins import OriginValidator  # noqa: E402
-from desk.threadpool import RequestThreadPool  # noqa: E402
+from desk.runtime.origins import OriginValidator  # noqa: E402
+from desk.runtime.threadpool import RequestThreadPool  # noqa: E402
 
 
 class StaticFilesHandler(ASGIStaticFilesHandler):

@@ -1,8 +1,8 @@
 """`manage.py check --deploy`: what Django's own security checks cannot see in desk's settings.
 
 Django finds SecurityMiddleware, XFrameOptionsMiddleware, CsrfViewMiddleware and SessionMiddleware
-by their dotted paths only. desk lists its inline subclasses (desk/middleware.py) instead, so
-Django's W001-W003 are silenced (SILENCED_SYSTEM_CHECKS) and the checks that depend on those
+by their dotted paths only. desk lists its inline subclasses (desk/runtime/middleware.py) instead,
+so Django's W001-W003 are silenced (SILENCED_SYSTEM_CHECKS) and the checks that depend on those
 paths say nothing: an http:// SITE_URL (no SSL redirect, no HSTS) or an insecure CSRF cookie went
 unreported. These checks fill that gap, recognising a middleware by its class (Django's or any
 subclass), and each speaks only where Django's own check of the same concern cannot, so that
@@ -80,7 +80,7 @@ def middleware_present(app_configs: Any = None, **kwargs: Any) -> list[CheckMess
     return [
         Warning(
             f"MIDDLEWARE has neither {path} nor a subclass of it (such as "
-            f"desk.middleware.{path.rsplit('.', 1)[1]}), so {consequence}.",
+            f"desk.runtime.middleware.{path.rsplit('.', 1)[1]}), so {consequence}.",
             hint="Keep desk's MIDDLEWARE from desk/settings.py.",
             id=check_id,
         )

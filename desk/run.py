@@ -222,7 +222,7 @@ def _child_environment(settings: Any) -> dict[str, str]:
 
 
 def _start_children(supervisor: Supervisor, settings: Any) -> None:
-    from desk.server import uvicorn_command
+    from desk.runtime.server import uvicorn_command
 
     env = _child_environment(settings)
     python = sys.executable

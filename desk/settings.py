@@ -117,11 +117,12 @@ else:
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Threads each web process keeps for the synchronous part of HTTP requests (desk/threadpool.py);
-# more concurrent requests wait for one. Keep it at or below DATABASE_POOL_MAX.
+# Threads each web process keeps for the synchronous part of HTTP requests
+# (desk/runtime/threadpool.py); more concurrent requests wait for one. Keep it at or below
+# DATABASE_POOL_MAX.
 DESK_REQUEST_THREADS = env_int("DESK_REQUEST_THREADS", 16, minimum=1)
 
-# --- Slow clients (desk/server.py, desk/threadpool.py) --------------------------------------------
+# --- Slow clients (desk/runtime/server.py, desk/runtime/threadpool.py) ----------------------------
 # Seconds, each answered 408 with the connection closed when it runs out: for a request's headers
 # (from the connection opening, or from the request's first byte on a kept-alive one), then for its
 # body. A body is read whole, before the request takes one of the threads above, so a slow client
@@ -152,15 +153,15 @@ def celery_broker_url(redis_url: str) -> str:
 # several desks can share one Redis.
 DESK_CHANNEL_PREFIX = env_str("DESK_CHANNEL_PREFIX", "desk")
 # Events waiting for one process (all its sockets share one Redis queue) and for one socket. When
-# either is full, channels-redis drops events; chats.layers counts and logs each loss. Its default
-# of 100 lost a third of the events at 100 messages/s in a naive baseline.
+# either is full, channels-redis drops events; desk.runtime.layers counts and logs each loss. Its
+# default of 100 lost a third of the events at 100 messages/s in a naive baseline.
 DESK_CHANNEL_CAPACITY = env_int("DESK_CHANNEL_CAPACITY", 1000, minimum=100)
 # Messages each user may send per minute, over REST and websockets together, across all processes,
 # in bursts of up to as many; more are refused with 429 / rate_limited (chats/ratelimit.py).
 DESK_MESSAGES_PER_MINUTE = env_int("DESK_MESSAGES_PER_MINUTE", 30, minimum=1)
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "chats.layers.RedisChannelLayer",
+        "BACKEND": "desk.runtime.layers.RedisChannelLayer",
         "CONFIG": {
             "hosts": [REDIS_URL],
             "prefix": DESK_CHANNEL_PREFIX,
@@ -306,20 +307,21 @@ INSTALLED_APPS = [
     "notifications",
 ]
 
-# Django's middleware, with hooks that do no I/O run on the event loop (see desk/middleware.py).
+# Django's middleware, with hooks that do no I/O run on the event loop (desk/runtime/middleware.py),
+# and desk's own (desk/middleware.py).
 MIDDLEWARE = [
-    "desk.middleware.SecurityMiddleware",
+    "desk.runtime.middleware.SecurityMiddleware",
     # Content-Security-Policy on every page (SECURE_CSP below), with a nonce per response.
-    "desk.middleware.ContentSecurityPolicyMiddleware",
+    "desk.runtime.middleware.ContentSecurityPolicyMiddleware",
     # A NUL in the path or query string is refused with 400 before any view sees it (PostgreSQL
     # cannot store NUL and fails the query).
     "desk.middleware.RejectNulMiddleware",
-    "desk.middleware.SessionMiddleware",
-    "desk.middleware.CommonMiddleware",
-    "desk.middleware.CsrfViewMiddleware",
-    "desk.middleware.AuthenticationMiddleware",
-    "desk.middleware.MessageMiddleware",
-    "desk.middleware.XFrameOptionsMiddleware",
+    "desk.runtime.middleware.SessionMiddleware",
+    "desk.runtime.middleware.CommonMiddleware",
+    "desk.runtime.middleware.CsrfViewMiddleware",
+    "desk.runtime.middleware.AuthenticationMiddleware",
+    "desk.runtime.middleware.MessageMiddleware",
+    "desk.runtime.middleware.XFrameOptionsMiddleware",
     # A view that cannot reach the database answers 503 with Retry-After, not 500.
     "desk.middleware.DatabaseUnavailableMiddleware",
 ]
@@ -410,8 +412,8 @@ SECURE_CSP: dict[str, list[str]] = {
     "frame-ancestors": [CSP.NONE],
 }
 SILENCED_SYSTEM_CHECKS = [
-    # desk.middleware's SecurityMiddleware, XFrameOptionsMiddleware and CsrfViewMiddleware are
-    # Django's own, subclassed to run inline; the checks look for Django's dotted paths only.
+    # desk.runtime.middleware's SecurityMiddleware, XFrameOptionsMiddleware and CsrfViewMiddleware
+    # are Django's own, subclassed to run inline; the checks look for Django's dotted paths only.
     # tests/security/test_deploy_checks.py runs every deploy check again with Django's paths, and
     # checks the headers and CSRF refusals themselves.
     "security.W001",

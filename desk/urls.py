@@ -1,11 +1,11 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from desk import accounts, views
+from desk import accounts, demo
 from desk.api import api
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", demo.home, name="home"),
     path("admin/", admin.site.urls),
     # Before Django's account pages, so that it replaces their unlimited reset page.
     path(

@@ -12,6 +12,8 @@ from django.test import Client
 
 from chats import services
 from chats.models import SupportChat, SupportMessage
+from chats.realtime import transport
+from chats.realtime.protocol import Delivery
 from tests.settings_env import FreshDesk
 
 User = get_user_model()
@@ -103,6 +105,21 @@ def say(user: Any) -> Callable[[str], SupportMessage]:
 def reply(admin: Any, chat: SupportChat) -> Callable[[str], SupportMessage]:
     """An admin replies in the user's chat."""
     return lambda content: services.admin_reply_post(admin=admin, chat_id=chat.id, content=content)
+
+
+@pytest.fixture
+def announced(monkeypatch: pytest.MonkeyPatch) -> list[Delivery]:
+    """Every event the services send after their commits, as (group, event), in order. The events
+    still go out through the channel layer."""
+    sent: list[Delivery] = []
+    send = transport.broadcast
+
+    def recorded(deliveries: list[Delivery]) -> None:
+        sent.extend(deliveries)
+        send(deliveries)
+
+    monkeypatch.setattr(transport, "broadcast", recorded)
+    return sent
 
 
 @pytest.fixture

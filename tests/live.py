@@ -32,7 +32,7 @@ import redis
 from django.conf import settings
 
 from desk.embedded import dies_with_parent
-from desk.server import uvicorn_command
+from desk.runtime.server import uvicorn_command
 
 if TYPE_CHECKING:
     from websockets.asyncio.client import ClientConnection
@@ -236,7 +236,7 @@ def spawn(
 
 
 def start_server(name: str, env: Mapping[str, str], workdir: Path, port: int = 0) -> Server:
-    """`python -m uvicorn desk.asgi:application`, as `make run` starts it (desk/server.py)."""
+    """`python -m uvicorn desk.asgi:application`, as `make run` starts it (desk.runtime.server)."""
     port = port or free_port()
     process = spawn(
         name,

@@ -3,7 +3,7 @@
 Cookies belong to a host, not to a port, so a page on `http://127.0.0.1:<other port>` that opens
 `ws://127.0.0.1:<desk's port>/ws/admin/notifications/` sends the admin's session cookie along. Its
 Origin names another port, which REST's CSRF check refuses, and so must the socket
-(desk/origins.py).
+(desk/runtime/origins.py).
 The same script, run on a page of desk's own origin, connects and receives the admins' events.
 """
 

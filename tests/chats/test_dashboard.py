@@ -16,8 +16,9 @@ from channels.layers import get_channel_layer
 from django.test import Client
 from freezegun import freeze_time
 
-from chats import events, services
+from chats import services
 from chats.models import AdminAction, ChatAuditEntry, SupportChat, SupportMessage
+from chats.realtime import protocol
 from tests.chats.test_admin_list import make_chats
 from tests.conftest import make_user
 
@@ -243,7 +244,7 @@ def test_opening_a_chat_tells_the_other_admins_after_commit(
     settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     layer = get_channel_layer()
     dashboard = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(events.ADMINS_GROUP, dashboard)
+    async_to_sync(layer.group_add)(protocol.ADMINS_GROUP, dashboard)
 
     async def received(within: float = 1.0) -> Any:
         try:

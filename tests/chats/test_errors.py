@@ -22,7 +22,6 @@ from django.http import HttpResponse
 from django.test import Client, RequestFactory
 
 from chats import services
-from chats.consumers import SocketError
 from chats.errors import (
     DeskError,
     ErrorCode,
@@ -34,6 +33,7 @@ from chats.errors import (
     as_desk_error,
 )
 from chats.models import SupportChat
+from chats.realtime.sockets import SocketError
 from desk.middleware import DatabaseUnavailableMiddleware
 from tests.desk.test_threadpool import Client as AsgiClient
 from tests.desk.test_threadpool import pool

@@ -10,31 +10,11 @@ from freezegun import freeze_time
 from chats import selectors, services, signals
 from chats.errors import InvalidInputError, NotFoundError, PermissionDeniedError
 from chats.models import AdminAction, ChatAuditEntry, SupportChat, SupportMessage
+from chats.realtime.protocol import ADMINS_GROUP, Delivery, chat_group
 
 
-@pytest.fixture
-def announced() -> Any:
-    """Records every chat signal sent, in order, as (name, kwargs)."""
-    sent: list[tuple[str, dict[str, Any]]] = []
-    names = {
-        "message_created": signals.message_created,
-        "messages_read": signals.messages_read,
-        "chat_viewed": signals.chat_viewed,
-        "chat_archived": signals.chat_archived,
-        "chat_unarchived": signals.chat_unarchived,
-    }
-    receivers = []
-    for name, signal in names.items():
-
-        def receiver(sender: Any, _name: str = name, **kwargs: Any) -> None:
-            kwargs.pop("signal")
-            sent.append((_name, kwargs))
-
-        signal.connect(receiver, weak=False)
-        receivers.append((signal, receiver))
-    yield sent
-    for signal, receiver in receivers:
-        signal.disconnect(receiver)
+def kinds(announced: list[Delivery]) -> list[tuple[str, str]]:
+    return [(group, event["type"]) for group, event in announced]
 
 
 def unread_for_admin(chat: SupportChat) -> bool:
@@ -410,55 +390,82 @@ def test_a_refused_action_leaves_no_audit_entry(other_user: Any, chat: SupportCh
 
 
 def test_user_message_is_announced_after_commit(
-    user: Any, announced: Any, django_capture_on_commit_callbacks: Any
+    user: Any, announced: list[Delivery], django_capture_on_commit_callbacks: Any
 ) -> None:
     with django_capture_on_commit_callbacks() as callbacks:
         message = services.user_message_post(user=user, content="hello")
         assert announced == []
     for callback in callbacks:
         callback()
-    assert announced == [("message_created", {"message": message})]
+    assert kinds(announced) == [
+        (chat_group(message.chat_id), "new_message"),
+        (ADMINS_GROUP, "new_user_message"),
+    ]
+    assert [event["message"]["id"] for _, event in announced] == [str(message.id)] * 2
 
 
 def test_user_message_to_an_archived_chat_also_announces_the_unarchive(
     user: Any,
     admin: Any,
     chat: SupportChat,
-    announced: Any,
+    announced: list[Delivery],
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     services.chat_archive(admin=admin, chat_id=chat.id)
+    announced.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        message = services.user_message_post(user=user, content="back again")
-    assert [name for name, _ in announced] == ["message_created", "chat_unarchived"]
-    assert announced[0][1]["message"] == message
-    assert announced[1][1]["chat"].id == chat.id
-    assert announced[1][1]["admin"] is None
+        services.user_message_post(user=user, content="back again")
+    assert kinds(announced) == [
+        (chat_group(chat.id), "new_message"),
+        (ADMINS_GROUP, "new_user_message"),
+        (ADMINS_GROUP, "chat_unarchived"),
+    ]
+    unarchived = announced[2][1]
+    assert unarchived["chat_id"] == str(chat.id)
+    assert unarchived["admin"] is None
+    assert unarchived["chat"]["archived"] is False
 
 
 def test_admin_reply_is_announced(
-    admin: Any, chat: SupportChat, announced: Any, django_capture_on_commit_callbacks: Any
+    admin: Any,
+    chat: SupportChat,
+    announced: list[Delivery],
+    django_capture_on_commit_callbacks: Any,
 ) -> None:
     with django_capture_on_commit_callbacks(execute=True):
         message = services.admin_reply_post(admin=admin, chat_id=chat.id, content="hi")
-    assert announced == [("message_created", {"message": message})]
+    assert kinds(announced) == [
+        (chat_group(chat.id), "new_message"),
+        (ADMINS_GROUP, "new_admin_message"),
+    ]
+    assert [event["message"]["id"] for _, event in announced] == [str(message.id)] * 2
 
 
 def test_mark_read_announces_which_messages_were_read(
-    user: Any, reply: Any, announced: Any, django_capture_on_commit_callbacks: Any
+    user: Any,
+    chat: SupportChat,
+    reply: Any,
+    announced: list[Delivery],
+    django_capture_on_commit_callbacks: Any,
 ) -> None:
     first, second = reply("a"), reply("b")
     announced.clear()
     with django_capture_on_commit_callbacks(execute=True):
         services.messages_mark_read(user=user)
-    [(name, kwargs)] = announced
-    assert name == "messages_read"
-    assert sorted(kwargs["message_ids"]) == sorted([first.id, second.id])
-    assert kwargs["read_at"] is not None
+    assert kinds(announced) == [
+        (chat_group(chat.id), "messages_read"),
+        (ADMINS_GROUP, "messages_read"),
+    ]
+    event = announced[0][1]
+    assert sorted(event["message_ids"]) == sorted([str(first.id), str(second.id)])
+    assert event["read_at"] is not None
 
 
 def test_mark_read_with_nothing_unread_announces_nothing(
-    user: Any, chat: SupportChat, announced: Any, django_capture_on_commit_callbacks: Any
+    user: Any,
+    chat: SupportChat,
+    announced: list[Delivery],
+    django_capture_on_commit_callbacks: Any,
 ) -> None:
     with django_capture_on_commit_callbacks(execute=True):
         services.messages_mark_read(user=user)
@@ -466,30 +473,32 @@ def test_mark_read_with_nothing_unread_announces_nothing(
 
 
 @pytest.mark.parametrize(
-    ("action", "signal_name"),
+    ("action", "event_type", "to_the_chat"),
     [
-        (services.chat_mark_viewed, "chat_viewed"),
-        (services.chat_archive, "chat_archived"),
+        (services.chat_mark_viewed, "chat_viewed", True),
+        (services.chat_archive, "chat_archived", False),
     ],
 )
 def test_admin_actions_are_announced(
     action: Any,
-    signal_name: str,
+    event_type: str,
+    to_the_chat: bool,
     admin: Any,
     chat: SupportChat,
-    announced: Any,
+    announced: list[Delivery],
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     with django_capture_on_commit_callbacks(execute=True):
         action(admin=admin, chat_id=chat.id)
-    [(name, kwargs)] = announced
-    assert name == signal_name
-    assert kwargs["chat"].id == chat.id
-    assert kwargs["admin"] == admin
+    groups = [ADMINS_GROUP, chat_group(chat.id)] if to_the_chat else [ADMINS_GROUP]
+    assert kinds(announced) == [(group, event_type) for group in groups]
+    for _, event in announced:
+        assert event["chat_id"] == str(chat.id)
+        assert event["admin"]["id"] == admin.pk
 
 
 def test_nothing_is_announced_when_the_transaction_rolls_back(
-    user: Any, announced: Any, django_capture_on_commit_callbacks: Any
+    user: Any, announced: list[Delivery], django_capture_on_commit_callbacks: Any
 ) -> None:
     from django.db import transaction
 
@@ -501,7 +510,7 @@ def test_nothing_is_announced_when_the_transaction_rolls_back(
 
 
 def test_a_failing_receiver_does_not_undo_the_message_or_stop_the_others(
-    user: Any, announced: Any, django_capture_on_commit_callbacks: Any, caplog: Any
+    user: Any, announced: list[Delivery], django_capture_on_commit_callbacks: Any, caplog: Any
 ) -> None:
     def broken(sender: Any, **kwargs: Any) -> None:
         raise ConnectionError("redis is down")
@@ -513,7 +522,7 @@ def test_a_failing_receiver_does_not_undo_the_message_or_stop_the_others(
     finally:
         signals.message_created.disconnect(broken)
     assert SupportMessage.objects.filter(id=message.id).exists()
-    assert [name for name, _ in announced] == ["message_created"]
+    assert [kind for _, kind in kinds(announced)] == ["new_message", "new_user_message"]
     assert "redis is down" in caplog.text
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from chats.consumers import CloseCode
+from chats.errors import CloseCode
 from desk.asgi import application
 from desk.sessions import SessionStore
 from tests.realtime.conftest import ORIGIN, WebsocketCommunicator

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from asgiref.sync import sync_to_async
 
-from desk.threadpool import BODY_IN_MEMORY, BODY_TIMEOUT_DETAIL, RequestThreadPool
+from desk.runtime.threadpool import BODY_IN_MEMORY, BODY_TIMEOUT_DETAIL, RequestThreadPool
 
 Message = dict[str, Any]
 

@@ -17,7 +17,7 @@ from channels_redis.core import RedisChannelLayer as LibraryLayer
 from django.conf import settings as django_settings
 from redis.exceptions import MaxConnectionsError
 
-from chats.layers import RedisChannelLayer
+from desk.runtime.layers import RedisChannelLayer
 
 pytestmark = pytest.mark.asyncio
 

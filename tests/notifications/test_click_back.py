@@ -10,8 +10,9 @@ import pytest
 from django.test import Client
 from freezegun import freeze_time
 
-from chats import signals
 from chats.models import SupportMessage
+from chats.realtime.builders import as_json
+from chats.realtime.protocol import Delivery
 from notifications.models import ClickOutcome, ReplyEmail, ReplyEmailClick
 from tests.notifications.conftest import START, open_link
 
@@ -48,19 +49,6 @@ def browser() -> Client:
     return Client()
 
 
-@pytest.fixture
-def announced() -> Iterator[list[dict[str, Any]]]:
-    """Every messages_read event sent, as the real-time layer receives it."""
-    sent: list[dict[str, Any]] = []
-
-    def receiver(sender: Any, **kwargs: Any) -> None:
-        sent.append(kwargs)
-
-    signals.messages_read.connect(receiver, weak=False)
-    yield sent
-    signals.messages_read.disconnect(receiver)
-
-
 def unread(messages: list[SupportMessage]) -> list[bool]:
     return [SupportMessage.objects.get(id=message.id).read_at is None for message in messages]
 
@@ -86,7 +74,7 @@ def test_opening_announces_the_same_event_as_mark_read(
     browser: Client,
     user: Any,
     replies: list[SupportMessage],
-    announced: list[dict[str, Any]],
+    announced: list[Delivery],
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     browser.force_login(user)
@@ -94,10 +82,12 @@ def test_opening_announces_the_same_event_as_mark_read(
     with django_capture_on_commit_callbacks(execute=True):
         browser.get(link)
 
-    [event] = announced
-    assert event["chat"] == replies[0].chat
-    assert sorted(event["message_ids"]) == sorted(m.id for m in replies)
-    assert event["read_at"] == SupportMessage.objects.get(id=replies[0].id).read_at
+    [event] = {event["type"]: event for _, event in announced}.values()
+    assert event["type"] == "messages_read"
+    assert event["chat_id"] == str(replies[0].chat_id)
+    assert sorted(event["message_ids"]) == sorted(str(m.id) for m in replies)
+    read_at = SupportMessage.objects.get(id=replies[0].id).read_at
+    assert event["read_at"] == as_json({"read_at": read_at})["read_at"]
 
 
 def test_a_logged_out_click_goes_to_the_login_page_and_then_back_into_the_chat(
@@ -272,7 +262,7 @@ def test_a_head_request_by_the_links_user_marks_nothing(
     browser: Client,
     user: Any,
     replies: list[SupportMessage],
-    announced: list[dict[str, Any]],
+    announced: list[Delivery],
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     browser.force_login(user)

@@ -53,7 +53,7 @@ def layer(request: pytest.FixtureRequest, settings: Any, own_redis_namespace: st
 @pytest.fixture
 def redis_layer(settings: Any, own_redis_namespace: str) -> str:
     """desk's Redis channel layer only (behaviour that depends on it)."""
-    assert settings.CHANNEL_LAYERS["default"]["BACKEND"] == "chats.layers.RedisChannelLayer"
+    assert settings.CHANNEL_LAYERS["default"]["BACKEND"] == "desk.runtime.layers.RedisChannelLayer"
     return "redis"
 
 

@@ -14,8 +14,9 @@ from channels.db import database_sync_to_async
 from django.contrib.auth.hashers import make_password
 from django.contrib.sessions.models import Session
 
-from chats import consumers, services
+from chats import services
 from chats.models import SupportChat
+from chats.realtime import sockets
 from tests.realtime.conftest import ADMIN_PATH, OpenSocket, chat_path
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
@@ -25,7 +26,7 @@ in_thread = database_sync_to_async
 
 @pytest.fixture
 def recheck_every_action(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(consumers, "ACCESS_RECHECK_AFTER", 0.0)
+    monkeypatch.setattr(sockets, "ACCESS_RECHECK_AFTER", 0.0)
 
 
 async def log_everyone_out() -> None:
@@ -94,7 +95,7 @@ async def test_idle_socket_of_a_logged_out_user_is_closed_by_the_keepalive(
     chat: SupportChat,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(consumers, "KEEPALIVE_INTERVAL", 0.1)
+    monkeypatch.setattr(sockets, "KEEPALIVE_INTERVAL", 0.1)
     widget = await ws(chat_path(chat.id), user)
     await log_everyone_out()
     assert await widget.close_code() == 4401
@@ -103,7 +104,7 @@ async def test_idle_socket_of_a_logged_out_user_is_closed_by_the_keepalive(
 async def test_idle_dashboard_of_a_demoted_admin_is_closed_by_the_keepalive(
     ws: OpenSocket, layer: str, admin: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(consumers, "KEEPALIVE_INTERVAL", 0.1)
+    monkeypatch.setattr(sockets, "KEEPALIVE_INTERVAL", 0.1)
     dashboard = await ws(ADMIN_PATH, admin)
     await bulk_update(admin, is_staff=False)
     assert await dashboard.close_code() == 4403
@@ -124,7 +125,7 @@ async def test_socket_outlives_the_layers_group_expiry(
     settings.CHANNEL_LAYERS = {
         "default": {**config, "CONFIG": {**config["CONFIG"], "group_expiry": 2}}
     }
-    monkeypatch.setattr(consumers, "KEEPALIVE_INTERVAL", 0.3)
+    monkeypatch.setattr(sockets, "KEEPALIVE_INTERVAL", 0.3)
     widget = await ws(chat_path(chat.id), user)
     await asyncio.sleep(3.5)
     await in_thread(services.admin_reply_post)(admin=admin, chat_id=chat.id, content="still there?")

@@ -15,9 +15,10 @@ import pytest
 from channels.db import database_sync_to_async
 from django.db import connection, transaction
 
-from chats import events, services
-from chats.events import EventType
+from chats import services
 from chats.models import AdminAction, ChatAuditEntry, SupportChat
+from chats.realtime import protocol
+from chats.realtime.protocol import EventType
 from tests.realtime.conftest import ADMIN_PATH, OpenSocket
 
 in_thread = database_sync_to_async
@@ -117,4 +118,4 @@ async def test_racing_archives_and_restores_send_events_that_agree_with_their_ty
 def test_the_user_group_name_is_valid_for_the_channel_layer() -> None:
     from channels.layers import BaseChannelLayer
 
-    assert BaseChannelLayer().require_valid_group_name(events.user_group(42))
+    assert BaseChannelLayer().require_valid_group_name(protocol.user_group(42))

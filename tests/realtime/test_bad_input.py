@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 from channels.db import database_sync_to_async
 
-from chats import consumers, services
+from chats import services
 from chats.models import CONTENT_MAX_LENGTH, ChatAuditEntry, SupportChat, SupportMessage
+from chats.realtime import sockets
 from tests.realtime.conftest import ADMIN_PATH, OpenSocket, Socket, chat_path
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
@@ -67,7 +68,7 @@ async def test_frame_above_the_size_limit_is_a_frame_too_large_error(
     ws: OpenSocket, layer: str, user: Any, chat: SupportChat
 ) -> None:
     socket = await ws(chat_path(chat.id), user)
-    padding = "x" * consumers.MAX_FRAME_CHARS
+    padding = "x" * sockets.MAX_FRAME_CHARS
     await socket.send(action="send_message", content="hi", padding=padding)
     assert (await socket.event())["code"] == "frame_too_large"
     await nothing_but([])

@@ -13,10 +13,12 @@ from channels.layers import BaseChannelLayer
 from django.db import transaction
 from django.utils import timezone
 
-from chats import events, selectors, services
+from chats import selectors, services
 from chats.consumers import SupportChatConsumer
-from chats.events import CloseCode, ErrorCode, EventType, Role
 from chats.models import SupportChat, SupportMessage
+from chats.permissions import Role
+from chats.realtime import builders, protocol
+from chats.realtime.protocol import CloseCode, ErrorCode, EventType
 from tests.realtime.conftest import OpenSocket, chat_path
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "events.md"
@@ -98,18 +100,18 @@ def test_documented_examples_have_the_shape_of_real_events(
     message = services.user_message_post(user=user, content="hi")
     reply = services.admin_reply_post(admin=admin, chat_id=chat.id, content="hello")
     page = selectors.MessagePage(messages=[reply], has_more=False)
-    row = selectors.chats_for_admin().get(id=chat.id)
+    row = selectors.chat_list_rows().get(id=chat.id)
     real = [
-        events.new_message(message),
-        events.new_message_for_admins(message),
-        events.new_message_for_admins(reply),
-        events.messages_read(chat, [reply.id], timezone.now()),
-        events.chat_viewed(chat, admin, timezone.now()),
-        events.chat_archive_changed(EventType.CHAT_ARCHIVED, row, admin),
-        events.chat_archive_changed(EventType.CHAT_UNARCHIVED, row, None),
-        events.typing(chat.id, sender_type=Role.ADMIN, is_typing=True),
-        events.sync(chat.id, page, "c-19"),
-        events.error(ErrorCode.INVALID, "x", field="content", request_id="c-18"),
+        builders.new_message_event(message),
+        builders.admin_feed_message_event(message),
+        builders.admin_feed_message_event(reply),
+        builders.messages_read_event(chat, [reply.id], timezone.now()),
+        builders.chat_viewed_event(chat, admin, timezone.now()),
+        builders.chat_archive_event(EventType.CHAT_ARCHIVED, row, admin),
+        builders.chat_archive_event(EventType.CHAT_UNARCHIVED, row, None),
+        builders.typing_event(chat.id, sender_type=Role.ADMIN, is_typing=True),
+        builders.sync_event(chat.id, page, "c-19"),
+        builders.error_event(ErrorCode.INVALID, "x", field="content", request_id="c-18"),
     ]
     documented = subsections(docs_section("Events"))
     for event in real:
@@ -123,9 +125,11 @@ def test_documented_examples_have_the_shape_of_real_events(
 def test_group_names_are_valid_for_the_channel_layer() -> None:
     layer = BaseChannelLayer()
     chat_id = "0d4f1c7a-5a8e-4a8b-9a51-1b2f4c3d2e10"
-    assert layer.require_valid_group_name(events.chat_group(chat_id))
-    assert layer.require_valid_group_name(events.ADMINS_GROUP)
-    assert events.chat_group(chat_id) != events.chat_group("9e3c2a41-7d7b-4f62-8a3e-55c1d2b7a901")
+    assert layer.require_valid_group_name(protocol.chat_group(chat_id))
+    assert layer.require_valid_group_name(protocol.ADMINS_GROUP)
+    assert protocol.chat_group(chat_id) != protocol.chat_group(
+        "9e3c2a41-7d7b-4f62-8a3e-55c1d2b7a901"
+    )
 
 
 # --- Who sees what -------------------------------------------------------------------------------
@@ -139,7 +143,7 @@ VIEWED = {
 
 
 def test_users_socket_gets_chat_viewed_without_the_admin() -> None:
-    assert events.for_role(VIEWED, Role.USER) == {
+    assert protocol.for_role(VIEWED, Role.USER) == {
         "type": "chat_viewed",
         "chat_id": "c",
         "admin_viewed_at": "2026-01-29T10:01:00.000Z",
@@ -147,30 +151,31 @@ def test_users_socket_gets_chat_viewed_without_the_admin() -> None:
 
 
 def test_admins_socket_gets_chat_viewed_whole() -> None:
-    assert events.for_role(VIEWED, Role.ADMIN) == VIEWED
+    assert protocol.for_role(VIEWED, Role.ADMIN) == VIEWED
 
 
 @pytest.mark.parametrize("side", list(Role))
 def test_typing_goes_only_to_the_other_side(side: Role) -> None:
-    typing = events.typing("c", sender_type=side, is_typing=True)  # type: ignore[arg-type]
+    typing = builders.typing_event("c", sender_type=side, is_typing=True)  # type: ignore[arg-type]
     other = Role.ADMIN if side == Role.USER else Role.USER
-    assert events.for_role(typing, side) is None
-    assert events.for_role(typing, other) == typing
+    assert protocol.for_role(typing, side) is None
+    assert protocol.for_role(typing, other) == typing
 
 
 def test_events_are_encoded_as_compact_utf8_json() -> None:
-    assert events.encode({"type": "x", "content": "héllo 你好"}) == (
+    assert protocol.encode({"type": "x", "content": "héllo 你好"}) == (
         '{"type":"x","content":"héllo 你好"}'
     )
 
 
 @pytest.mark.django_db
-def test_broadcasting_a_message_costs_no_query(
+def test_building_a_messages_events_costs_no_query(
     user: Any, chat: SupportChat, django_assert_num_queries: Any
 ) -> None:
     message = services.user_message_post(user=user, content="hi")
     with django_assert_num_queries(0):
-        events.message_created_broadcast(None, message=message)
+        builders.new_message_event(message)
+        builders.admin_feed_message_event(message)
 
 
 # --- After commit, and only then -----------------------------------------------------------------
@@ -204,4 +209,4 @@ def test_a_failed_broadcast_leaves_the_committed_message_and_is_logged(
     }
     message = services.user_message_post(user=user, content="stored anyway")
     assert SupportMessage.objects.filter(id=message.id).exists()
-    assert "message_created_broadcast" in caplog.text
+    assert "broadcast of new_message, new_user_message failed after commit" in caplog.text

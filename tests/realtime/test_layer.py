@@ -15,10 +15,11 @@ from channels.layers import get_channel_layer
 from django.db import connection
 from django.test import override_settings
 
-from chats import events, services
-from chats.events import Role
-from chats.layers import RedisChannelLayer
+from chats import services
 from chats.models import SupportChat
+from chats.permissions import Role
+from chats.realtime import protocol, transport
+from desk.runtime.layers import RedisChannelLayer
 from tests.realtime.conftest import ADMIN_PATH, OpenSocket, Socket, chat_path
 from tests.settings_env import FreshDesk
 
@@ -47,7 +48,7 @@ async def test_an_event_for_a_full_process_channel_is_counted_and_logged(
     for n in range(3):
         await layer.group_send("chat.stalled", {"type": "desk.event", "event": {"n": n}})
     assert layer.dropped == 1
-    warning = next(r for r in caplog.records if r.name == "chats.layers")
+    warning = next(r for r in caplog.records if r.name == "desk.runtime.layers")
     assert warning.levelno == logging.WARNING
     assert "chat.stalled" in warning.getMessage()
 
@@ -118,12 +119,10 @@ END_OF_BURST = {"type": "end_of_burst"}
 async def mark_the_end(chat: SupportChat) -> None:
     """Queue a marker behind the burst in both groups, resending it while the queue is full."""
     layer = get_channel_layer()
-    for group in (events.chat_group(chat.id), events.ADMINS_GROUP):
+    for group in (protocol.chat_group(chat.id), protocol.ADMINS_GROUP):
         while True:
             dropped = layer.dropped
-            await layer.group_send(
-                group, {"type": events.LAYER_MESSAGE_TYPE, "event": END_OF_BURST}
-            )
+            await layer.group_send(group, {"type": protocol.LAYER_EVENT, "event": END_OF_BURST})
             if layer.dropped == dropped:
                 break
             await asyncio.sleep(0.05)
@@ -202,7 +201,7 @@ async def test_events_reach_sockets_while_the_database_thread_is_busy(
     widget = await ws(chat_path(chat.id), user)
     busy = asyncio.create_task(sync_to_async(time.sleep)(2.0))
     await asyncio.sleep(0.1)
-    await events.typing_send(chat.id, sender_type=Role.ADMIN, is_typing=True)
+    await transport.typing_send(chat.id, sender_type=Role.ADMIN, is_typing=True)
     assert (await widget.event(within=1.0))["type"] == "typing"
     await busy
 
@@ -216,7 +215,7 @@ PRODUCTION = {"SECRET_KEY": "desk-tests-only-not-a-secret"}
 
 def test_channel_capacity_defaults_to_a_thousand_events(fresh_desk: FreshDesk) -> None:
     config = fresh_desk.settings(**PRODUCTION)["CHANNEL_LAYERS"]["default"]
-    assert config["BACKEND"] == "chats.layers.RedisChannelLayer"
+    assert config["BACKEND"] == "desk.runtime.layers.RedisChannelLayer"
     assert config["CONFIG"]["capacity"] == 1000
 
 

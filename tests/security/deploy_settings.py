@@ -2,9 +2,9 @@
 
 Django's deploy checks recognise SecurityMiddleware, XFrameOptionsMiddleware and CsrfViewMiddleware
 by their dotted paths only, and skip every check that depends on them (HSTS, SSL redirect, ...)
-when desk.middleware's inline subclasses stand in their place. This module swaps each entry for
-the Django class it subclasses (test_deploy_checks.py checks that it does), so that those checks
-run on desk's real settings.
+when desk.runtime.middleware's inline subclasses stand in their place. This module swaps each entry
+for the Django class it subclasses (test_deploy_checks.py checks that it does), so that those
+checks run on desk's real settings.
 """
 
 from __future__ import annotations
@@ -14,18 +14,22 @@ from desk.settings import MIDDLEWARE, SILENCED_SYSTEM_CHECKS
 
 # Classes cannot be imported from a settings module (the apps are not loaded yet): by name.
 DJANGO_MIDDLEWARE = {
-    "desk.middleware.SecurityMiddleware": "django.middleware.security.SecurityMiddleware",
-    "desk.middleware.SessionMiddleware": "django.contrib.sessions.middleware.SessionMiddleware",
-    "desk.middleware.CommonMiddleware": "django.middleware.common.CommonMiddleware",
-    "desk.middleware.CsrfViewMiddleware": "django.middleware.csrf.CsrfViewMiddleware",
-    "desk.middleware.AuthenticationMiddleware": (
+    "desk.runtime.middleware.SecurityMiddleware": "django.middleware.security.SecurityMiddleware",
+    "desk.runtime.middleware.SessionMiddleware": (
+        "django.contrib.sessions.middleware.SessionMiddleware"
+    ),
+    "desk.runtime.middleware.CommonMiddleware": "django.middleware.common.CommonMiddleware",
+    "desk.runtime.middleware.CsrfViewMiddleware": "django.middleware.csrf.CsrfViewMiddleware",
+    "desk.runtime.middleware.AuthenticationMiddleware": (
         "django.contrib.auth.middleware.AuthenticationMiddleware"
     ),
-    "desk.middleware.MessageMiddleware": "django.contrib.messages.middleware.MessageMiddleware",
-    "desk.middleware.XFrameOptionsMiddleware": (
+    "desk.runtime.middleware.MessageMiddleware": (
+        "django.contrib.messages.middleware.MessageMiddleware"
+    ),
+    "desk.runtime.middleware.XFrameOptionsMiddleware": (
         "django.middleware.clickjacking.XFrameOptionsMiddleware"
     ),
-    "desk.middleware.ContentSecurityPolicyMiddleware": (
+    "desk.runtime.middleware.ContentSecurityPolicyMiddleware": (
         "django.middleware.csp.ContentSecurityPolicyMiddleware"
     ),
 }

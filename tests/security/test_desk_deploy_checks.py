@@ -14,9 +14,9 @@ from django.core.checks import Tags, run_checks
 from tests.security.test_deploy_checks import check_deploy, production_env
 from tests.settings_env import FreshDesk
 
-DESK_SECURITY = "desk.middleware.SecurityMiddleware"
-DESK_CLICKJACKING = "desk.middleware.XFrameOptionsMiddleware"
-DESK_CSRF = "desk.middleware.CsrfViewMiddleware"
+DESK_SECURITY = "desk.runtime.middleware.SecurityMiddleware"
+DESK_CLICKJACKING = "desk.runtime.middleware.XFrameOptionsMiddleware"
+DESK_CSRF = "desk.runtime.middleware.CsrfViewMiddleware"
 DJANGO_CSRF = "django.middleware.csrf.CsrfViewMiddleware"
 
 

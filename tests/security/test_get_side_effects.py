@@ -7,15 +7,15 @@ broadcast); desk's own pages, a typed URL and non-browser clients mark the chat 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from django.test import Client
 
-from chats import signals
 from chats.models import ChatAuditEntry, SupportChat
+from chats.realtime.protocol import ADMINS_GROUP, Delivery
 
 pytestmark = pytest.mark.django_db
 
@@ -29,17 +29,11 @@ class Effects:
     broadcasts: int
 
 
-@pytest.fixture
-def broadcasts() -> Iterator[list[dict[str, Any]]]:
-    """Every chat_viewed announcement: the real-time layer broadcasts each one to the admins."""
-    sent: list[dict[str, Any]] = []
-
-    def receiver(sender: Any, **kwargs: Any) -> None:
-        sent.append(kwargs)
-
-    signals.chat_viewed.connect(receiver, weak=False)
-    yield sent
-    signals.chat_viewed.disconnect(receiver)
+def viewed_broadcasts(announced: list[Delivery]) -> int:
+    """chat_viewed events sent to the admins' dashboards."""
+    return sum(
+        1 for group, event in announced if group == ADMINS_GROUP and event["type"] == "chat_viewed"
+    )
 
 
 @pytest.fixture(params=["api", "page"])
@@ -47,7 +41,7 @@ def open_chat(
     request: pytest.FixtureRequest,
     admin: Any,
     chat: SupportChat,
-    broadcasts: list[dict[str, Any]],
+    announced: list[Delivery],
     django_capture_on_commit_callbacks: Any,
 ) -> Callable[..., Effects]:
     """`open_chat(**headers)`: the admin opens the chat (REST detail or dashboard page) with
@@ -65,7 +59,7 @@ def open_chat(
         return Effects(
             viewed=chat.admin_viewed_at is not None,
             audit_rows=ChatAuditEntry.objects.filter(chat=chat).count(),
-            broadcasts=len(broadcasts),
+            broadcasts=viewed_broadcasts(announced),
         )
 
     return opened

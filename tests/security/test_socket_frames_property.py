@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chats import ratelimit, services
-from chats.events import ErrorCode, EventType
 from chats.models import SupportChat
+from chats.realtime.protocol import ErrorCode, EventType
 from tests.realtime.conftest import ORIGIN, WebsocketCommunicator, session_cookie
 from tests.security.conftest import FIGURES
 

@@ -1,8 +1,8 @@
-"""Sockets accept exactly the page origins REST accepts: scheme, host and port (desk/origins.py).
+"""Sockets accept exactly the page origins REST accepts: scheme, host and port.
 
-Each case opens the admins' feed as an admin, the most valuable socket to hijack, through desk's
-real ASGI application, with the Host and Origin a browser would send. REST's answer to the same
-origin is Django's CSRF check on a real form post.
+The check is desk/runtime/origins.py's. Each case opens the admins' feed as an admin, the most
+valuable socket to hijack, through desk's real ASGI application, with the Host and Origin a browser
+would send. REST's answer to the same origin is Django's CSRF check on a real form post.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 /*
- * desk: the admins' dashboard, live. The pages are rendered by Django (chats/views.py) and work
+ * desk: the admins' dashboard, live. The pages are rendered by Django (chats/dashboard.py) and work
  * without this script; it keeps them current over the websockets of docs/events.md, using
  * DeskLive from widget.js (loaded first, with data-desk-widget="off").
  *

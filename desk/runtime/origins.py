@@ -15,10 +15,14 @@ accepted when it is
 
 A handshake without an `Origin` is refused, as it was with channels' validator: browsers always
 send one, and other clients can send one too.
+
+`origin_trusted()` puts the same rule at the service of HTTP requests (chats/http.py: a cross-site
+GET marks nothing), so that this module is the one place that calls the private method.
 """
 
 from __future__ import annotations
 
+import copy
 import io
 import logging
 from collections import defaultdict
@@ -28,7 +32,7 @@ from urllib.parse import urlsplit
 from channels.security.websocket import WebsocketDenier
 from django.conf import settings
 from django.core.handlers.asgi import ASGIRequest
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
 
 logger = logging.getLogger(__name__)
@@ -44,13 +48,23 @@ def socket_trusted_origins() -> list[str]:
     return list(settings.CSRF_TRUSTED_ORIGINS)
 
 
+def _origin_verified(check: CsrfViewMiddleware, request: HttpRequest) -> bool:
+    """Django's CSRF origin check of request.META["HTTP_ORIGIN"], as `check` is configured.
+
+    `CsrfViewMiddleware._origin_verified` is private to Django; this is its one caller, written
+    against Django 6.1.3, where it reads the origin from request.META["HTTP_ORIGIN"] and compares
+    scheme, host and port with the request's own and with the instance's trusted origins.
+    tests/security/test_socket_origins.py and tests/security/test_get_side_effects.py fail if it
+    stops behaving as REST's check does.
+    """
+    return bool(check._origin_verified(request))  # type: ignore[attr-defined]
+
+
 class _OriginCheck(CsrfViewMiddleware):
     """Django's CSRF origin check, with socket_trusted_origins() in place of CSRF_TRUSTED_ORIGINS.
 
-    `_origin_verified` is private to Django; this was written against Django 6.1.3, and
-    tests/security/test_socket_origins.py fails if it stops behaving as REST's check does. The two
-    properties restate Django's own (two set-builders) over the other list, and are recomputed
-    on each use so that changed settings apply at once.
+    The two properties restate Django's own (two set-builders) over the other list, and are
+    recomputed on each use so that changed settings apply at once.
     """
 
     @property
@@ -74,6 +88,17 @@ def _never_called(request: Any) -> HttpResponse:
 _check = _OriginCheck(_never_called)
 
 
+def origin_trusted(request: HttpRequest, origin: str) -> bool:
+    """Whether Django's CSRF check accepts `origin` for this request, as REST's writes do.
+
+    That is the request's own origin (scheme, host and port) or one of CSRF_TRUSTED_ORIGINS. A
+    fresh middleware each time: it caches CSRF_TRUSTED_ORIGINS on the instance.
+    """
+    probe = copy.copy(request)
+    probe.META = {**request.META, "HTTP_ORIGIN": origin}
+    return _origin_verified(CsrfViewMiddleware(_never_called), probe)
+
+
 def handshake_request(scope: Scope) -> ASGIRequest:
     """The handshake as Django sees an HTTP request: its Host, headers and scheme (ws is http)."""
     scheme = "https" if scope.get("scheme") == "wss" else "http"
@@ -86,7 +111,7 @@ def origin_allowed(scope: Scope) -> bool:
     request = handshake_request(scope)
     if "HTTP_ORIGIN" not in request.META:
         return False
-    return bool(_check._origin_verified(request))  # type: ignore[attr-defined]
+    return _origin_verified(_check, request)
 
 
 class OriginValidator:

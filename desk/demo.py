@@ -20,4 +20,4 @@ def home(request: HttpRequest) -> HttpResponse:
         if settings.DEBUG
         else None
     )
-    return TemplateResponse(request, "home.html", {"demo": demo})
+    return TemplateResponse(request, "demo.html", {"demo": demo})

@@ -12,7 +12,7 @@ otherwise the answer is 408 and the connection is closed.
 Written against uvicorn 0.54.0's httptools protocol (the one `--http auto` picks when httptools is
 installed, as uvicorn[standard] does), overriding only the parser callbacks it names; guarded by
 tests/security/test_slow_clients.py, which holds stalled connections against a real server.
-Request bodies are guarded at the ASGI layer (desk/threadpool.py).
+Request bodies are guarded at the ASGI layer (desk/runtime/threadpool.py).
 """
 
 from __future__ import annotations

@@ -18,7 +18,12 @@ clients that sent headers and then nothing stopped every other request of the pr
   that long, the process is overloaded, and it answers 503 with Retry-After rather than queue
   without end.
 
-Headers are guarded by the HTTP protocol itself (desk/server.py). Websockets pass straight through.
+Headers are guarded by the HTTP protocol itself (desk/runtime/server.py). Websockets pass straight
+through.
+
+Written against asgiref 3.13.0, the first release whose ThreadSensitiveContext takes an executor,
+and Django 6.1.3's ASGIHandler; guarded by tests/desk/test_threadpool.py and
+tests/security/test_slow_clients.py (see README.md beside this file).
 """
 
 from __future__ import annotations

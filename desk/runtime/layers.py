@@ -11,6 +11,12 @@ desk sizes the capacity (DESK_CHANNEL_CAPACITY) so that neither should happen; t
 it visible when it does anyway: a WARNING naming the group, and a per-process count in `dropped`
 that the tests and the benchmark read. A client that may have missed events recovers them with the
 `sync` action (see docs/events.md).
+
+Written against channels-redis 4.3.0 (on redis-py 8.1): it overrides the library's `group_send`,
+`_brpop_with_clean` (private), `create_pool`, `brpop_timeout` and the `receive_buffer` queues,
+calls its private `_group_key` and `_map_channel_keys_to_connection`, and carries a copy of
+`group_send`'s Lua script; guarded by tests/realtime/test_layer.py, tests/faults/test_layer_pool.py,
+tests/faults/test_idle.py and tests/faults/test_redis.py (see README.md beside this file).
 """
 
 from __future__ import annotations
