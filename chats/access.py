@@ -51,6 +51,9 @@ SLOT_TTL = 90.0
 MARK_TTL = 120
 # The mark of a change to the account itself: every socket of the user re-checks.
 ANY_SESSION = "*"
+# The mark of a socket opened without a session (a desk token, chats/embed/sockets.py): no
+# session's mark is ever this, so only ANY_SESSION changes reach it.
+NO_SESSION = "-"
 # Account fields whose change may end access (Django's session check covers the password).
 WATCHED_FIELDS = ("is_active", "is_staff", "password")
 

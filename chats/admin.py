@@ -1,9 +1,19 @@
 from __future__ import annotations
 
-from django.contrib import admin
-from django.http import HttpRequest
+from collections.abc import Iterable
+from typing import Any
 
-from chats.models import ChatAuditEntry, SupportChat, SupportMessage
+from django.contrib import admin
+from django.contrib.admin.utils import unquote
+from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+
+from chats.embed import services as embed_services
+from chats.models import ChatAuditEntry, Contact, SupportChat, SupportMessage
+from chats.schemas import PersonOut
 
 
 class MessageInline(admin.TabularInline):
@@ -62,3 +72,81 @@ class ChatAuditEntryAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+
+@admin.register(Contact)
+class ContactAdmin(admin.ModelAdmin):
+    """People who chat through the widget embedded on another site (chats/embed/). Read only:
+    their details come from the host site or from the guest. Deleting one is the GDPR erasure:
+    the person's user, chat, messages and email records go with it (`contact_forget`, as
+    `manage.py forget_contact` does)."""
+
+    list_display = ("kind", "name", "email", "confirmed", "external_id", "created_at")
+    list_filter = ("kind", ("email_confirmed_at", admin.EmptyFieldListFilter))
+    search_fields = ("name", "email", "external_id", "user__email")
+    list_select_related = ("user",)
+    date_hierarchy = "created_at"
+    fields = (
+        "kind",
+        "name",
+        "email",
+        "email_confirmed_at",
+        "external_id",
+        "user",
+        "invited_by",
+        "created_at",
+        "updated_at",
+    )
+    readonly_fields = fields
+
+    @admin.display(description="confirmed", boolean=True)
+    def confirmed(self, contact: Contact) -> bool:
+        return bool(PersonOut.of(contact).email_confirmed)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def get_deleted_objects(
+        self, objs: Iterable[Contact], request: HttpRequest
+    ) -> tuple[list[Any], dict[str, int], set[str], list[Any]]:
+        # What deleting a contact removes: its user and everything that hangs from it. Being
+        # allowed to delete contacts is allowed to delete that much.
+        users = User.objects.filter(contact__in=[contact.pk for contact in objs])
+        deleted, counts, _perms_needed, protected = super().get_deleted_objects(users, request)
+        return deleted, counts, set(), protected
+
+    def delete_model(self, request: HttpRequest, obj: Contact) -> None:
+        embed_services.contact_forget(obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Contact]) -> None:
+        for contact in queryset:
+            embed_services.contact_forget(contact)
+
+
+class DeskUserAdmin(UserAdmin):
+    """Django's user admin, except that a contact's user (chats/embed/) is offered no staff
+    flag, no superuser flag, no permissions and no password: it can never sign in (and
+    chats.receivers.contact_user_guard refuses such a save whatever the path)."""
+
+    CONTACT_LOCKED = ("is_staff", "is_superuser", "groups", "user_permissions")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        fields = tuple(super().get_readonly_fields(request, obj))
+        if obj is not None and Contact.objects.filter(user_id=obj.pk).exists():
+            return (*fields, *self.CONTACT_LOCKED)
+        return fields
+
+    def user_change_password(
+        self, request: HttpRequest, id: str, form_url: str = ""
+    ) -> HttpResponse:
+        user = self.get_object(request, unquote(id))
+        if user is not None and Contact.objects.filter(user=user).exists():
+            raise PermissionDenied("People from the embedded widget have no password.")
+        return super().user_change_password(request, id, form_url)
+
+
+admin.site.unregister(User)
+admin.site.register(User, DeskUserAdmin)

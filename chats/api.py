@@ -15,15 +15,21 @@ from asgiref.sync import sync_to_async
 from django.contrib.auth.models import User
 from django.middleware.csrf import get_token
 from ninja import Field, Query, Router, Schema, Status
+from ninja.security import django_auth
 
 from chats import selectors, services
+from chats.embed import services as embed_services
+from chats.embed.api import desk_bearer
 from chats.http import ApiRequest, request_is_cross_site
 from chats.models import SupportChat, SupportMessage
 from chats.schemas import (
+    BODY_ERRORS,
     AdminChatOut,
     ChatListItemOut,
     ChatListOut,
     ErrorOut,
+    GuestLinkIn,
+    GuestLinkOut,
     MarkReadOut,
     MessageIn,
     MessageOut,
@@ -35,12 +41,14 @@ from chats.schemas import (
 router = Router()
 
 
+# The user endpoints serve the widget on desk's own pages (the session) and embedded on other
+# sites (a desk token, chats/embed/): the bearer is tried first, so it never needs a CSRF token.
+USER_AUTH = [desk_bearer, django_auth]
 USER_ERRORS: dict[int, Any] = {401: ErrorOut, 422: ValidationErrorOut}
 ADMIN_ERRORS: dict[int, Any] = {**USER_ERRORS, 403: ErrorOut, 404: ErrorOut}
-# Posting a message may also be refused for a body that does not parse as JSON (400), one over
-# DATA_UPLOAD_MAX_MEMORY_SIZE (413), one sent as anything but application/json, such as a form
-# (415; desk/api.py), or for going over the user's allowance (429, with Retry-After).
-POSTING_ERRORS: dict[int, Any] = {400: ErrorOut, 413: ErrorOut, 415: ErrorOut, 429: ErrorOut}
+# Posting a message may also be refused for a body that does not parse (BODY_ERRORS), or for going
+# over the user's allowance (429, with Retry-After).
+POSTING_ERRORS: dict[int, Any] = {**BODY_ERRORS, 429: ErrorOut}
 
 
 class MessagesQuery(Schema):
@@ -59,7 +67,9 @@ class ChatListQuery(Schema):
 # --- The user's own chat -------------------------------------------------------------------------
 
 
-@router.get("/support_chat", response={200: UserChatOut, **USER_ERRORS}, tags=["user"])
+@router.get(
+    "/support_chat", auth=USER_AUTH, response={200: UserChatOut, **USER_ERRORS}, tags=["user"]
+)
 async def get_chat(request: ApiRequest) -> dict[str, Any]:
     """The caller's support chat, created on first call, with its newest 50 messages.
 
@@ -70,7 +80,12 @@ async def get_chat(request: ApiRequest) -> dict[str, Any]:
     return await sync_to_async(_user_chat)(request.auth)
 
 
-@router.get("/support_chat/messages", response={200: MessagePageOut, **USER_ERRORS}, tags=["user"])
+@router.get(
+    "/support_chat/messages",
+    auth=USER_AUTH,
+    response={200: MessagePageOut, **USER_ERRORS},
+    tags=["user"],
+)
 async def list_messages(request: ApiRequest, params: Query[MessagesQuery]) -> selectors.MessagePage:
     """Messages after a message id (polling, catch-up) or before one (history), oldest first."""
     return await sync_to_async(_user_messages)(request.auth, params)
@@ -78,6 +93,7 @@ async def list_messages(request: ApiRequest, params: Query[MessagesQuery]) -> se
 
 @router.post(
     "/support_chat/messages",
+    auth=USER_AUTH,
     response={201: MessageOut, **USER_ERRORS, **POSTING_ERRORS},
     tags=["user"],
 )
@@ -93,7 +109,12 @@ async def send_message(request: ApiRequest, payload: MessageIn) -> Status[Suppor
     return Status(201, message)
 
 
-@router.patch("/support_chat/mark_read", response={200: MarkReadOut, **USER_ERRORS}, tags=["user"])
+@router.patch(
+    "/support_chat/mark_read",
+    auth=USER_AUTH,
+    response={200: MarkReadOut, **USER_ERRORS},
+    tags=["user"],
+)
 async def mark_read(request: ApiRequest) -> dict[str, int]:
     """Mark every unread reply from support as read."""
     marked = await sync_to_async(services.messages_mark_read)(user=request.auth)
@@ -101,7 +122,7 @@ async def mark_read(request: ApiRequest) -> dict[str, int]:
 
 
 def _user_chat(user: User) -> dict[str, Any]:
-    chat = services.chat_get_or_create(user=user)
+    chat = services.chat_for_user(user=user)
     page = selectors.messages_page(messages=selectors.chat_messages(chat))
     return {
         "id": chat.id,
@@ -196,12 +217,27 @@ async def unarchive_chat(request: ApiRequest, chat_id: uuid.UUID) -> SupportChat
     return await sync_to_async(_admin_change)(services.chat_unarchive, request.auth, chat_id)
 
 
+@router.post(
+    "/admin/guest_links",
+    response={201: GuestLinkOut, **ADMIN_ERRORS, **BODY_ERRORS},
+    tags=["admin"],
+)
+async def create_guest_link(request: ApiRequest, payload: GuestLinkIn) -> Status[dict[str, Any]]:
+    """Start a conversation with a guest: a chat for this name (and email), and the link that
+    opens it on desk's own full-page chat, valid DESK_GUEST_LINK_MAX_AGE seconds. With
+    `send_email`, the link is also emailed to `email` (422 without one)."""
+    link, chat_id = await sync_to_async(embed_services.guest_link_create)(
+        admin=request.auth, name=payload.name, email=payload.email, send_email=payload.send_email
+    )
+    return Status(201, {"url": link.url, "chat_id": chat_id, "expires_at": link.expires_at})
+
+
 def _admin_chat(admin: User, chat_id: uuid.UUID, *, mark_viewed: bool) -> dict[str, Any]:
     if mark_viewed:
         services.chat_mark_viewed(admin=admin, chat_id=chat_id)
     chat = selectors.chat_summary_for_admin(admin=admin, chat_id=chat_id)
     page = selectors.messages_page(messages=selectors.chat_messages(chat))
-    summary = ChatListItemOut.from_orm(chat).model_dump()
+    summary = dict(ChatListItemOut.from_orm(chat))
     return {**summary, "messages": page.messages, "has_more": page.has_more}
 
 

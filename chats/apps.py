@@ -11,9 +11,11 @@ class ChatsConfig(AppConfig):
         self.connect_access_receivers()
 
         # desk, the project package, is no app and has no ready() of its own.
+        from chats.embed import checks as embed_checks
         from desk import checks
 
         checks.register()
+        embed_checks.register()
 
     def connect_access_receivers(self) -> None:
         from django.contrib.auth import get_user_model
@@ -23,13 +25,15 @@ class ChatsConfig(AppConfig):
         from chats import receivers
 
         # Open sockets follow the account: a logout, a deactivation, a password change, a lost
-        # staff flag or a deleted user closes them within moments, on every process.
+        # staff flag or a deleted user closes them within moments, on every process. And a
+        # contact's user (chats/embed/) is never given a staff flag or a password.
         user_model = get_user_model()
         user_logged_out.connect(
             receivers.user_logged_out, dispatch_uid="chats.receivers.user_logged_out"
         )
         for signal, receiver in (
             (pre_save, receivers.user_pre_save),
+            (pre_save, receivers.contact_user_guard),
             (post_save, receivers.user_post_save),
             (post_delete, receivers.user_post_delete),
         ):

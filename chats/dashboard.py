@@ -11,7 +11,7 @@ import itertools
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -25,6 +25,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from chats import selectors, services
+from chats.embed import services as embed_services
 from chats.errors import (
     DeskError,
     InvalidInputError,
@@ -34,6 +35,7 @@ from chats.errors import (
 )
 from chats.http import LoggedInRequest, request_is_cross_site
 from chats.models import SupportChat, SupportMessage
+from chats.schemas import PersonOut
 
 View = Callable[..., HttpResponse]
 
@@ -84,7 +86,53 @@ class Day:
 @admin_view
 @require_GET
 def chat_list(request: LoggedInRequest) -> HttpResponse:
-    """One tab of the list (`?archived=1` for Archived), newest activity first, `?q=` by email."""
+    """One tab of the list (`?archived=1` for Archived), newest activity first, `?q=` by email,
+    name or host id."""
+    return _list(request)
+
+
+@admin_view
+@require_POST
+def guest_link_create(request: LoggedInRequest) -> HttpResponse:
+    """The "Start a chat with a guest" form without JavaScript (with it, REST): the list again,
+    with the link to copy, or with the form as typed and the reason it was refused."""
+    form = GuestLinkForm(
+        name=request.POST.get("name", ""),
+        email=request.POST.get("email", ""),
+        send_email=request.POST.get("send_email") == "1",
+    )
+    try:
+        link, chat_id = embed_services.guest_link_create(
+            admin=request.user, name=form.name, email=form.email, send_email=form.send_email
+        )
+    except InvalidInputError as error:
+        return _list(request, guest_form=form, guest_error=error, status=error.status)
+    created = GuestLinkCreated(link.url, link.expires_at, reverse("chats:detail", args=[chat_id]))
+    return _list(request, guest_link=created)
+
+
+@dataclass(frozen=True)
+class GuestLinkForm:
+    name: str = ""
+    email: str = ""
+    send_email: bool = False
+
+
+@dataclass(frozen=True)
+class GuestLinkCreated:
+    url: str
+    expires_at: datetime
+    chat_url: str
+
+
+def _list(
+    request: LoggedInRequest,
+    *,
+    guest_form: GuestLinkForm | None = None,
+    guest_error: InvalidInputError | None = None,
+    guest_link: GuestLinkCreated | None = None,
+    status: int = 200,
+) -> HttpResponse:
     archived = request.GET.get("archived") == "1"
     q = request.GET.get("q", "").strip()
     page = selectors.chat_list_for_admin(
@@ -99,6 +147,7 @@ def chat_list(request: LoggedInRequest) -> HttpResponse:
         activity_at = chat.last_message_at or chat.created_at
         chat.activity_at = activity_at  # type: ignore[attr-defined]
         chat.activity_ago = naturaltime(activity_at)  # type: ignore[attr-defined]
+        chat.contact = _contact(chat)  # type: ignore[attr-defined]
     return render(
         request,
         "chats/chat_list.html",
@@ -114,7 +163,11 @@ def chat_list(request: LoggedInRequest) -> HttpResponse:
             "next_cursor": page.next_cursor,
             "detail_suffix": "?archived=1" if archived else "",
             "preview_length": selectors.PREVIEW_LENGTH,
+            "guest_form": guest_form or GuestLinkForm(),
+            "guest_error": guest_error,
+            "guest_link": guest_link,
         },
+        status=status,
     )
 
 
@@ -164,6 +217,7 @@ def _detail(
     status: int = 200,
 ) -> HttpResponse:
     chat: SupportChat = selectors.chat_summary_for_admin(admin=request.user, chat_id=chat_id)
+    contact = _contact(chat)
     page = selectors.messages_page(messages=selectors.chat_messages(chat))
     from_archived = request.GET.get("archived") == "1"
     days = [
@@ -177,6 +231,8 @@ def _detail(
         "chats/chat_detail.html",
         {
             "chat": chat,
+            "contact": contact,
+            "who": _who(chat, contact),
             "days": days,
             "has_more": page.has_more,
             "back_url": _list_url(archived=from_archived),
@@ -185,7 +241,7 @@ def _detail(
             "error": error,
             "config": {
                 "chatId": str(chat.id),
-                "userEmail": chat.user_email,  # type: ignore[attr-defined]
+                "userLabel": _who(chat, contact),
                 "archived": chat.archived,
                 "lastMessageId": str(page.messages[-1].id) if page.messages else None,
                 "firstMessageId": str(page.messages[0].id) if page.messages else None,
@@ -193,6 +249,19 @@ def _detail(
         },
         status=status,
     )
+
+
+def _contact(chat: SupportChat) -> PersonOut | None:
+    contact = selectors.row_contact(chat)
+    return None if contact is None else PersonOut.of(contact)
+
+
+def _who(chat: SupportChat, contact: PersonOut | None) -> str:
+    """How the page names the person: a desk user by their email, someone from the embedded
+    widget by name, else the email they gave."""
+    if contact is None:
+        return str(chat.user_email)  # type: ignore[attr-defined]
+    return contact.name or contact.email or "Anonymous"
 
 
 def _list_url(*, archived: bool = False, q: str = "", cursor: str | None = None) -> str:

@@ -34,6 +34,7 @@ logger = logging.getLogger(__name__)
 class ErrorCode(enum.StrEnum):
     """The `code` of a socket's `error` event (docs/events.md documents each)."""
 
+    UNAUTHENTICATED = "unauthenticated"
     INVALID_JSON = "invalid_json"
     BINARY_NOT_SUPPORTED = "binary_not_supported"
     FRAME_TOO_LARGE = "frame_too_large"
@@ -78,6 +79,20 @@ class DeskError(Exception):
     def retry_after_header(self) -> str | None:
         # Whole seconds (RFC 9110), rounded up so that a client waiting this long gets through.
         return None if self.retry_after is None else str(math.ceil(self.retry_after))
+
+
+class UnauthenticatedError(DeskError):
+    """A credential was refused: an identity token, a desk token or a guest's secret that is
+    forged, expired, signed with another key or algorithm, or no longer anyone's. `reason` says
+    which (the widget logs it); `detail` says it in words."""
+
+    status = 401
+    code = ErrorCode.UNAUTHENTICATED
+    close_code = CloseCode.UNAUTHENTICATED
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class NotFoundError(DeskError):

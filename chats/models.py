@@ -10,6 +10,7 @@ from django.db.models.functions import Length
 from django.db.models.lookups import GreaterThanOrEqual, LessThanOrEqual
 
 CONTENT_MAX_LENGTH = 5000
+NAME_MAX_LENGTH = 100
 
 
 class NewestActivityIndex(models.Index):
@@ -143,6 +144,11 @@ class AdminAction(models.TextChoices):
     ARCHIVED = "archived", "Archived"
     UNARCHIVED = "unarchived", "Unarchived"
     REPLIED = "replied", "Replied"
+    # A guest's chat joined the chat of the identified person the same browser became; the actor
+    # is None (the person did it by logging in to the host site), `detail` names the guest chat.
+    MERGED = "merged", "Merged a guest chat"
+    # Support started a chat for a guest (a guest link).
+    INVITED = "invited", "Invited a guest"
 
 
 class ChatAuditEntry(models.Model):
@@ -160,6 +166,8 @@ class ChatAuditEntry(models.Model):
     message = models.ForeignKey(
         SupportMessage, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # What else there is to say (the merged guest chat's id and message count).
+    detail = models.CharField(max_length=200, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -169,3 +177,58 @@ class ChatAuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.actor} {self.action} {self.chat_id}"
+
+
+class ContactKind(models.TextChoices):
+    GUEST = "guest", "Guest"
+    IDENTIFIED = "identified", "Identified by the host site"
+
+
+class Contact(models.Model):
+    """Someone who chats through the widget embedded on another site: never a desk login.
+
+    Each has a Django user (with an unusable password and no staff flag), so that chats, messages,
+    allowances and reply emails work for them as for anyone. The user's `email` is the address
+    reply emails go to: a host site vouches for an identified person's address (the token's
+    `email`); a guest's address is only copied there once the guest confirmed it by email.
+    Deleting the user deletes the contact, the chat, its messages and its email records.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="contact"
+    )
+    kind = models.CharField(max_length=10, choices=ContactKind.choices)
+    # The host site's id for an identified person (the token's `sub`): one person, one chat.
+    external_id = models.CharField(max_length=255, null=True, blank=True, unique=True)
+    name = models.CharField(max_length=NAME_MAX_LENGTH, blank=True, default="")
+    # As given: by the token (identified) or by the guest, confirmed or not.
+    email = models.EmailField(blank=True, default="")
+    email_confirmed_at = models.DateTimeField(null=True, blank=True)
+    # A guest's credential, kept in the host page's localStorage; stored as its SHA-256 only.
+    secret_hash = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    # The admin who started the chat with a guest link, if one did.
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind="guest", external_id__isnull=True)
+                | Q(kind="identified", external_id__isnull=False, secret_hash__isnull=True),
+                name="contact_kind_credentials",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.external_id or self.name or self.user_id}"
+
+    @property
+    def is_guest(self) -> bool:
+        return self.kind == ContactKind.GUEST

@@ -1,4 +1,4 @@
-"""Per-user rate limits, shared by every desk process through Redis.
+"""Rate limits per user (and per client address), shared by every desk process through Redis.
 
 Each limit allows `count` actions per `period`, in bursts of up to `count`, per user and across
 all of desk's processes and transports (a flooding client gains nothing by opening sockets on
@@ -14,6 +14,9 @@ The limits (documented in docs/events.md and docs/reliability.md):
   the posting services take it themselves (`chats.services.user_message_post` and
   `admin_reply_post`), so no edge can forget it.
 - `SOCKET_FRAMES`: 240 frames of any kind a minute (typing, sync, garbage included).
+- `guests()`: DESK_GUESTS_PER_HOUR new guests an hour per client address (`client_subject`),
+  taken by `chats.embed.services.guest_create` (the password-reset limits in desk/accounts.py
+  use the same subject).
 
 Two doors to the same script and keys: `acquire` / `take` for the event loop (the socket's frame
 limit), `acquire_sync` / `take_sync` for synchronous code (the services, which run in a worker
@@ -26,6 +29,7 @@ lesser harm than support going silent.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import math
 import threading
@@ -78,6 +82,25 @@ SOCKET_FRAMES = Limit("socket-frames", 240, 60.0)
 
 def messages() -> Limit:
     return Limit("messages", settings.DESK_MESSAGES_PER_MINUTE, 60.0)
+
+
+def guests() -> Limit:
+    """New guests per client address (`client_subject`)."""
+    return Limit("guests", settings.DESK_GUESTS_PER_HOUR, 3600.0)
+
+
+def client_subject(remote_addr: str) -> str:
+    """The client's rate-limit subject: its IP address, or for IPv6 its /64 (one host usually
+    holds a whole /64, and could otherwise take a fresh allowance with every address in it)."""
+    try:
+        ip = ipaddress.ip_address(remote_addr)
+    except ValueError:
+        return remote_addr or "unknown"
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
 
 
 # Seconds. Short: a limiter that cannot answer quickly is skipped, not waited for.

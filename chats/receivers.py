@@ -2,6 +2,8 @@
 
 Open sockets follow the account (chats/access.py): a logout, a deactivation, a password change, a
 lost staff flag or a deleted user tells the user's sockets, on every process, to close or re-check.
+A contact's user (chats/embed/: someone chatting through the embedded widget) is refused a staff
+flag or a password on save (`contact_user_guard`).
 Connected in ChatsConfig.ready().
 """
 
@@ -14,6 +16,10 @@ from django.db import transaction
 from django.http import HttpRequest
 
 from chats import access
+from chats.errors import PermissionDeniedError
+from chats.models import Contact
+
+CONTACT_FORBIDDEN_FIELDS = frozenset({"is_staff", "is_superuser", "password"})
 
 
 def user_logged_out(
@@ -46,6 +52,24 @@ def user_pre_save(sender: Any, *, instance: User, raw: bool = False, **kwargs: A
         or (stored["is_staff"] and not getattr(instance, "is_staff", False))
         or stored["password"] != instance.password
     )
+
+
+def contact_user_guard(sender: Any, *, instance: User, raw: bool = False, **kwargs: Any) -> None:
+    """A contact's user (chats/embed/) is never staff and never has a password, so that it can
+    never sign in to the dashboard, the Django admin or any desk page: such a save is refused.
+    One query, and only for a save that may give a user one of these."""
+    if raw or instance._state.adding or instance.pk is None:
+        return
+    update_fields = kwargs.get("update_fields")
+    if update_fields is not None and not set(update_fields) & CONTACT_FORBIDDEN_FIELDS:
+        return
+    if not (instance.is_staff or instance.is_superuser or instance.has_usable_password()):
+        return
+    if Contact.objects.using(kwargs.get("using")).filter(user_id=instance.pk).exists():
+        raise PermissionDeniedError(
+            "This user chats through the embedded widget: it can have no staff status and no "
+            "password."
+        )
 
 
 def user_post_save(sender: Any, *, instance: User, **kwargs: Any) -> None:

@@ -1,4 +1,5 @@
-"""Websocket URLs (mounted by desk/asgi.py behind the origin check and session authentication)."""
+"""Websocket URLs, mounted by desk/asgi.py behind the origin check and the socket authentication
+(a desk token, or the session: chats/embed/sockets.py)."""
 
 from __future__ import annotations
 

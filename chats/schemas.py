@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from ninja import Field, Schema
+from ninja.schema import DjangoGetter
+from pydantic import model_validator
 
-from chats.models import CONTENT_MAX_LENGTH
+from chats import selectors
+from chats.models import CONTENT_MAX_LENGTH, Contact, SupportChat
 
 SenderTypeOut = Literal["user", "admin"]
 
@@ -50,10 +53,50 @@ class MarkReadOut(Schema):
     marked: int
 
 
+class ObjectIn(Schema):
+    """A JSON body that must be an object. ninja's Schema reads fields off any value (a list, a
+    number); for a body whose fields are all optional that would accept `[null, null]`."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _an_object(cls, data: Any) -> Any:
+        # ninja 1.7 hands a validator the body wrapped in its DjangoGetter.
+        body = data._obj if isinstance(data, DjangoGetter) else data
+        if not isinstance(body, dict):
+            raise ValueError("The body must be a JSON object.")
+        return data
+
+
+class PersonOut(Schema):
+    kind: Literal["guest", "identified"]
+    name: str
+    email: str = Field(description="As given; reply emails go there once `email_confirmed`.")
+    email_confirmed: bool
+    external_id: str | None = Field(description="The host site's id (`sub`); null for guests.")
+
+    @classmethod
+    def of(cls, contact: Contact) -> PersonOut:
+        return cls.model_validate(
+            {
+                "kind": contact.kind,
+                "name": contact.name,
+                "email": contact.email,
+                "email_confirmed": bool(contact.email) and contact.email_confirmed_at is not None,
+                "external_id": contact.external_id,
+            }
+        )
+
+
 class ChatListItemOut(Schema):
     id: uuid.UUID
     user_id: int | str
-    user_email: str
+    user_email: str = Field(
+        description="Where reply emails go: empty for a guest who has not confirmed an address."
+    )
+    contact: PersonOut | None = Field(
+        description="The person, for a chat through the widget embedded on another site (a "
+        "guest, or someone the host site identified); null for desk's own users."
+    )
     last_message_at: datetime | None
     last_message_preview: str | None = Field(description="At most 100 characters.")
     last_message_sender: SenderTypeOut | None
@@ -62,6 +105,11 @@ class ChatListItemOut(Schema):
     archived: bool
     admin_viewed_at: datetime | None
     created_at: datetime
+
+    @staticmethod
+    def resolve_contact(chat: SupportChat) -> PersonOut | None:
+        contact = selectors.row_contact(chat)
+        return None if contact is None else PersonOut.of(contact)
 
 
 class ChatListOut(Schema):
@@ -75,9 +123,78 @@ class AdminChatOut(ChatListItemOut):
     messages: list[MessageOut]
     has_more: bool
 
+    @staticmethod
+    def resolve_contact(detail: Any) -> Any:
+        # Built from a dict of a ChatListItemOut already resolved (chats/api.py), not a row.
+        return detail["contact"]
+
 
 class ErrorOut(Schema):
     detail: str
+
+
+# An operation with a JSON body may also be refused for a body that does not parse as JSON (400),
+# one over DATA_UPLOAD_MAX_MEMORY_SIZE (413), or one sent as anything but application/json (415;
+# desk/api.py).
+BODY_ERRORS: dict[int, type[Schema]] = {400: ErrorOut, 413: ErrorOut, 415: ErrorOut}
+
+
+class UnauthenticatedOut(ErrorOut):
+    reason: str = Field(
+        description="identity_invalid, identity_expired, identity_disabled, guest_unknown, "
+        "guest_link_invalid, token_invalid, token_expired or unauthenticated (no credential)."
+    )
+
+
+# --- The embedded widget (docs/embed.md) ---------------------------------------------------------
+
+
+class TokenIn(ObjectIn):
+    identity: str | None = Field(
+        None, max_length=4096, description="The host site's identity token (a JWT, HS256)."
+    )
+    guest_secret: str | None = Field(
+        None,
+        max_length=100,
+        description="A guest's secret. With `identity` too, the guest's chat joins the person's.",
+    )
+    guest_link: str | None = Field(
+        None, max_length=500, description="The token of a guest link support sent."
+    )
+
+
+class TokenOut(Schema):
+    token: str = Field(description="Send as `Authorization: Bearer`; renew before it expires.")
+    expires_in: int = Field(description="Seconds the token is valid for.")
+    person: PersonOut
+    chat_id: uuid.UUID | None = Field(description="Null until the person's first message.")
+    merged_messages: int = Field(0, description="Messages of the guest chat merged just now.")
+
+
+class GuestIn(ObjectIn):
+    name: str | None = Field(None, max_length=200)
+    email: str | None = Field(None, max_length=254)
+
+
+class GuestOut(TokenOut):
+    guest_secret: str = Field(description="Keep it (localStorage): it is this guest's credential.")
+
+
+class PersonIn(ObjectIn):
+    name: str | None = Field(None, max_length=200)
+    email: str | None = Field(None, max_length=254)
+
+
+class GuestLinkIn(ObjectIn):
+    name: str = Field(max_length=200)
+    email: str | None = Field(None, max_length=254)
+    send_email: bool = Field(False, description="Email the link to `email`.")
+
+
+class GuestLinkOut(Schema):
+    url: str
+    chat_id: uuid.UUID
+    expires_at: datetime
 
 
 class FieldErrorOut(Schema):

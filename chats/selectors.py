@@ -16,7 +16,7 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce, Left
 
 from chats.errors import InvalidInputError, NotFoundError
-from chats.models import SenderType, SupportChat, SupportMessage
+from chats.models import Contact, SenderType, SupportChat, SupportMessage
 from chats.permissions import Role, is_admin, require_admin
 
 PAGE_SIZE = 50
@@ -88,7 +88,8 @@ def unread_reply_count(*, chat: SupportChat) -> int:
 
 
 def chat_list_rows() -> QuerySet[SupportChat]:
-    """Chats with what the admin list shows of each, computed in the same query.
+    """Chats with what the admin list shows of each, computed in the same query: the user's
+    contact (chats/embed/, `row_contact`) is joined in, never fetched row by row.
 
     Checks nobody: every caller has checked who is asking (`chat_list_for_admin` and
     `chat_summary_for_admin` below, a service holding the chat's lock)."""
@@ -99,7 +100,7 @@ def chat_list_rows() -> QuerySet[SupportChat]:
         sender_type=SenderType.USER,
         created_at__gt=Coalesce(OuterRef("admin_viewed_at"), Value(NEVER)),
     )
-    return SupportChat.objects.annotate(
+    return SupportChat.objects.select_related("user__contact").annotate(
         user_email=F("user__email"),
         last_message_preview=Left(Subquery(latest.values("content")[:1]), PREVIEW_LENGTH),
         last_message_sender=Subquery(latest.values("sender_type")[:1]),
@@ -125,13 +126,35 @@ def chat_list_for_admin(
         # PostgreSQL refuses NUL in a query parameter: a clear 422, not a database error.
         if "\x00" in q:
             raise InvalidInputError("q", "Search text must not contain NUL characters.", "query")
-        chats = chats.filter(user__email__icontains=q.strip())
+        chats = chats.filter(chat_search(q.strip()))
     if cursor:
         chats = chats.filter(_after_cursor(*decode_cursor(cursor)))
     rows = list(chats.order_by(F("last_message_at").desc(nulls_last=True), "-id")[: limit + 1])
     page = rows[:limit]
     next_cursor = encode_cursor(page[-1]) if len(rows) > limit else None
     return ChatPage(chats=page, next_cursor=next_cursor)
+
+
+def chat_search(text: str) -> Q:
+    """Chats whose person matches `text`: a fragment of the user's email, or of an embedded
+    contact's name, email as given (confirmed or not) or host id.
+
+    One subquery, a UNION of the users and the contacts that match: each side can use its own
+    index (the users' email has a trigram index, chats/migrations/0003), where an OR across the
+    joined tables would make PostgreSQL read every chat (45 ms instead of 15 at 100k users and
+    20k contacts)."""
+    users = User.objects.filter(email__icontains=text).values("id")
+    contacts = Contact.objects.filter(
+        Q(name__icontains=text) | Q(email__icontains=text) | Q(external_id__icontains=text)
+    ).values("user_id")
+    return Q(user_id__in=users.union(contacts, all=True))
+
+
+def row_contact(chat: SupportChat) -> Contact | None:
+    """The contact a `chat_list_rows()` row belongs to (loaded with it); None for desk's own
+    users."""
+    contact: Contact | None = getattr(chat.user, "contact", None)
+    return contact
 
 
 def chat_for_admin(*, admin: User, chat_id: uuid.UUID) -> SupportChat:

@@ -30,7 +30,14 @@ from django.utils import timezone
 
 from chats import ratelimit, selectors, signals
 from chats.errors import NotFoundError, PermissionDeniedError
-from chats.models import AdminAction, ChatAuditEntry, SenderType, SupportChat, SupportMessage
+from chats.models import (
+    AdminAction,
+    ChatAuditEntry,
+    Contact,
+    SenderType,
+    SupportChat,
+    SupportMessage,
+)
 from chats.permissions import require_admin, require_current_admin
 from chats.realtime import builders, transport
 from chats.realtime.protocol import ADMINS_GROUP, EventType, chat_group
@@ -43,6 +50,17 @@ def chat_get_or_create(*, user: User) -> SupportChat:
     """The user's one support chat, created on first use."""
     chat, _ = SupportChat.objects.get_or_create(user=user)
     return chat
+
+
+def chat_for_user(*, user: User) -> SupportChat:
+    """The user's chat for the widget: created on first use for desk's own users; for a contact
+    (chats/embed/) only their first message creates it, never a page view: NotFoundError."""
+    chat = SupportChat.objects.filter(user=user).first()
+    if chat is not None:
+        return chat
+    if Contact.objects.filter(user=user).exists():
+        raise NotFoundError("No chat yet: it starts with your first message.")
+    return chat_get_or_create(user=user)
 
 
 def user_message_post(*, user: User, content: object) -> SupportMessage:
@@ -180,6 +198,10 @@ def _user_chat_lock(user: User) -> SupportChat:
     # tolerates a concurrent creator through the unique user column).
     chat = _chats_locking().filter(user=user).first()
     if chat is None:
+        # The user's row locked first: a concurrent deletion (a guest merged into the person
+        # their browser signed in as) either finished, and the post is refused, or waits.
+        if not User.objects.select_for_update().filter(pk=user.pk, is_active=True).exists():
+            raise PermissionDeniedError("This account is no longer active.")
         chat_get_or_create(user=user)
         chat = _chats_locking().get(user=user)
     return chat

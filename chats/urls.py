@@ -10,6 +10,7 @@ app_name = "chats"
 
 urlpatterns = [
     path("", dashboard.chat_list, name="list"),
+    path("guest_links", dashboard.guest_link_create, name="guest_link"),
     path("chats/<uuid:chat_id>/", dashboard.chat_detail, name="detail"),
     path("chats/<uuid:chat_id>/reply", dashboard.chat_reply, name="reply"),
     path(

@@ -13,7 +13,6 @@ Django's page emails a reset link to any account's address, as often as anyone a
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import logging
 import math
 import unicodedata
@@ -57,24 +56,10 @@ def address_subject(email: str) -> str:
     return hashlib.sha256(folded.encode()).hexdigest()[:32]
 
 
-def client_subject(remote_addr: str) -> str:
-    """The client's rate-limit subject: its IP address, or for IPv6 its /64 (one host usually
-    holds a whole /64, and could otherwise take a fresh allowance with every address in it)."""
-    try:
-        ip = ipaddress.ip_address(remote_addr)
-    except ValueError:
-        return remote_addr or "unknown"
-    if isinstance(ip, ipaddress.IPv6Address):
-        if ip.ipv4_mapped is not None:
-            return str(ip.ipv4_mapped)
-        return str(ipaddress.IPv6Network((ip, 64), strict=False))
-    return str(ip)
-
-
 def reset_admit(*, client: str, address: str) -> float:
     """Take one reset request from the client's allowance, then from the address's; 0.0 if
     allowed, else seconds until one more would be. A refused client costs the address nothing."""
-    wait = ratelimit.acquire_sync(per_client(), client_subject(client))
+    wait = ratelimit.acquire_sync(per_client(), ratelimit.client_subject(client))
     if wait > 0:
         return wait
     return ratelimit.acquire_sync(per_address(), address_subject(address))

@@ -11,9 +11,16 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
+from ninja.errors import AuthenticationError
 from ninja.security import django_auth
 
-from chats.errors import DATABASE_UNAVAILABLE, DeskError, InvalidInputError, as_desk_error
+from chats.errors import (
+    DATABASE_UNAVAILABLE,
+    DeskError,
+    InvalidInputError,
+    UnauthenticatedError,
+    as_desk_error,
+)
 from desk.api_docs import docs_access
 from desk.runtime.threadpool import BODY_TOO_LARGE_DETAIL
 
@@ -21,19 +28,24 @@ api = NinjaAPI(
     title="desk",
     version="1",
     description="Support chat: the user's widget and the admins' dashboard. Session "
-    "authentication (Django login); mutating requests need the CSRF token in X-CSRFToken.",
+    "authentication (Django login); mutating requests need the CSRF token in X-CSRFToken. "
+    "A widget embedded on another site authenticates the user endpoints with a desk token "
+    "(`Authorization: Bearer`) from /api/embed/token instead: no cookies, no CSRF token.",
     auth=django_auth,
     urls_namespace="api",
     # DESK_API_DOCS: public, staff only (the default outside DEBUG) or off.
     docs_decorator=docs_access,
 )
 api.add_router("/", "chats.api.router")
+api.add_router("/embed/", "chats.embed.api.router")
 
 
 # Errors answer from their row of chats.errors' table, as every other edge does.
 @api.exception_handler(DeskError)
 def desk_error(request: HttpRequest, exc: DeskError) -> HttpResponse:
     body: dict[str, Any] = {"detail": exc.detail}
+    if isinstance(exc, UnauthenticatedError):
+        body["reason"] = exc.reason
     if isinstance(exc, InvalidInputError):
         # ninja's own shape for a bad parameter, so clients read one 422 whoever found the fault.
         body["detail"] = [{"loc": [exc.location, exc.field], "msg": exc.message, "type": exc.code}]
@@ -41,6 +53,15 @@ def desk_error(request: HttpRequest, exc: DeskError) -> HttpResponse:
     if exc.retry_after_header is not None:
         response["Retry-After"] = exc.retry_after_header
     return response
+
+
+@api.exception_handler(AuthenticationError)
+def no_credential(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    # No credential an operation takes (no session, no bearer): 401 in the same shape as a
+    # refused one, so that a client reads `reason` whatever the case.
+    return desk_error(
+        request, UnauthenticatedError("Authentication required.", reason="unauthenticated")
+    )
 
 
 def database_error(request: HttpRequest, exc: Exception) -> HttpResponse:

@@ -7,8 +7,11 @@ mean and 4.2 ms p99, against daphne's 2.72 ms and 4.9 ms).
 
 Websockets pass an origin check first (desk/runtime/origins.py): only pages of the origins whose
 requests REST accepts (scheme, host and port) may open one with the visitor's session cookie, so
-neither another site nor another app on the same host can (cross-site websocket hijacking); then
-the Django session authenticates them, as it does HTTP requests.
+neither another site nor another app on the same host can (cross-site websocket hijacking), and
+pages of the sites that embed the widget (DESK_EMBED_ORIGINS) may open one without it. Then
+chats/embed/sockets.py authenticates them: by the desk token a socket offers as a subprotocol
+(the embedded widget), never by the session from a host site's page, else by the Django session,
+as HTTP requests are.
 """
 
 from __future__ import annotations
@@ -30,9 +33,9 @@ from django.http.response import HttpResponseBase
 # Django must be set up (this does it) before anything imports models, as the consumers do.
 http_application = get_asgi_application()
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from chats.embed.sockets import SocketAuthMiddleware  # noqa: E402
 from chats.routing import websocket_urlpatterns  # noqa: E402
 from desk.runtime.origins import OriginValidator  # noqa: E402
 from desk.runtime.threadpool import RequestThreadPool  # noqa: E402
@@ -70,6 +73,6 @@ if settings.DESK_SERVE_STATIC:
 application = ProtocolTypeRouter(
     {
         "http": RequestThreadPool.from_settings(http_application),
-        "websocket": OriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "websocket": OriginValidator(SocketAuthMiddleware(URLRouter(websocket_urlpatterns))),
     }
 )

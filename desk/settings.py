@@ -291,6 +291,25 @@ DESK_EMAIL_LINK_MAX_AGE = env_int("DESK_EMAIL_LINK_MAX_AGE", 14 * 86400, minimum
 DESK_PASSWORD_RESETS_PER_ADDRESS = env_int("DESK_PASSWORD_RESETS_PER_ADDRESS", 3, minimum=1)
 DESK_PASSWORD_RESETS_PER_CLIENT = env_int("DESK_PASSWORD_RESETS_PER_CLIENT", 20, minimum=1)
 
+# --- Embedding on other sites (docs/embed.md) ---------------------------------------------------
+# Origins (scheme://host[:port]) whose pages may embed the widget: CORS grants exactly these for
+# the widget's API, and their pages may open sockets. Empty: the widget works on desk's own pages.
+DESK_EMBED_ORIGINS = env_list("DESK_EMBED_ORIGINS", [])
+# The key host sites sign identity tokens with (HS256). Unset: identified mode is off.
+DESK_IDENTITY_SECRET = env_str("DESK_IDENTITY_SECRET", "")
+# Whether visitors without an identity may chat as guests.
+DESK_GUESTS = env_bool("DESK_GUESTS", True)
+# Where a reply email's button takes an embedded person (a page of the host site that loads the
+# widget, e.g. https://shop.example/#support-chat). Unset: desk's own full-page chat.
+DESK_EMBED_RETURN_URL = env_str("DESK_EMBED_RETURN_URL", "")
+# Lifetime of the desk token the widget exchanges its identity or guest secret for; the widget
+# renews it before it runs out.
+DESK_EMBED_TOKEN_TTL = env_int("DESK_EMBED_TOKEN_TTL", 900, minimum=60)
+# How long a guest link (support starting a chat with a guest) works.
+DESK_GUEST_LINK_MAX_AGE = env_int("DESK_GUEST_LINK_MAX_AGE", 30 * 86400, minimum=3600)
+# New guests an hour per client address (REMOTE_ADDR; an IPv6 client's /64), across all processes.
+DESK_GUESTS_PER_HOUR = env_int("DESK_GUESTS_PER_HOUR", 20, minimum=1)
+
 # --- Django --------------------------------------------------------------------------------------
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -303,6 +322,7 @@ INSTALLED_APPS = [
     # django-ninja serves /api/docs' Swagger UI from desk's own static files with no inline script
     # (without it, from a CDN with one), which the Content-Security-Policy below allows.
     "ninja",
+    "corsheaders",
     "chats",
     "notifications",
 ]
@@ -310,6 +330,8 @@ INSTALLED_APPS = [
 # Django's middleware, with hooks that do no I/O run on the event loop (desk/runtime/middleware.py),
 # and desk's own (desk/middleware.py).
 MIDDLEWARE = [
+    # CORS for the embedded widget's API (CORS_* below): before anything that may answer.
+    "corsheaders.middleware.CorsMiddleware",
     "desk.runtime.middleware.SecurityMiddleware",
     # Content-Security-Policy on every page (SECURE_CSP below), with a nonce per response.
     "desk.runtime.middleware.ContentSecurityPolicyMiddleware",
@@ -378,6 +400,15 @@ CSRF_COOKIE_HTTPONLY = False
 CSRF_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SECURE = not DEBUG
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [SITE_URL])
+# CORS (django-cors-headers): only the widget's own API, only for DESK_EMBED_ORIGINS, never with
+# cookies (an embedded widget authenticates with a desk token in the Authorization header).
+CORS_ALLOWED_ORIGINS = DESK_EMBED_ORIGINS
+CORS_URLS_REGEX = r"^/api/(support_chat|embed)(/|$)"
+CORS_ALLOW_CREDENTIALS = False
+CORS_ALLOW_METHODS = ["GET", "POST", "PATCH", "OPTIONS"]
+CORS_ALLOW_HEADERS = ["accept", "authorization", "content-type"]
+CORS_EXPOSE_HEADERS = ["retry-after"]
+CORS_PREFLIGHT_MAX_AGE = 3600
 # A public URL on https means desk is served over TLS (directly, or behind a proxy that sets
 # X-Forwarded-Proto, which uvicorn trusts from FORWARDED_ALLOW_IPS): plain-HTTP requests are
 # redirected and browsers are told to use HTTPS for a year.

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from chats.embed import pages as embed_pages
 from desk import accounts, demo
 from desk.api import api
 
@@ -16,5 +17,7 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/", api.urls),
     path("desk/", include("chats.urls")),
+    # A guest support invited: desk's own full-page chat (chats/embed/pages.py).
+    path("chat/<str:token>/", embed_pages.guest_chat, name="guest_chat"),
     path("email/", include("notifications.urls")),
 ]

@@ -1,4 +1,4 @@
-"""The reply-email records in Django admin: the answer to "why did this customer get no email?".
+"""The email records in Django admin: the answer to "why did this customer get no email?".
 
 Search any of them by the customer's email address. Records are written by desk alone and are
 read-only here; only a suppression can be deleted, to write to that address again.
@@ -10,6 +10,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from notifications.models import (
+    ContactEmail,
     EmailPreference,
     ReplyDecision,
     ReplyEmail,
@@ -106,6 +107,31 @@ class ReplyEmailClickAdmin(ReadOnlyAdmin):
     list_filter = ("outcome",)
     search_fields = ("email__to_address", "user__email")
     list_select_related = ("email", "user")
+
+
+@admin.register(ContactEmail)
+class ContactEmailAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "kind", "to_address", "status", "attempts", "cancel_reason")
+    list_filter = ("kind", "status", "cancel_reason")
+    search_fields = ("to_address", "contact__email", "contact__name", "=id")
+    date_hierarchy = "created_at"
+    fields = (
+        "id",
+        "kind",
+        "contact",
+        "to_address",
+        "requested_by",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "sending_since",
+        "sent_at",
+        "provider_message_id",
+        "cancel_reason",
+        "last_error",
+        "created_at",
+    )
+    readonly_fields = fields
 
 
 @admin.register(EmailPreference)

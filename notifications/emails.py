@@ -1,6 +1,10 @@
-"""Pure builders for the reply email: plain data in, an EmailMultiAlternatives out. No queries.
+"""Pure builders for desk's emails: plain data in, an EmailMultiAlternatives out. No queries.
 
-The rendered result for a fixed input lives in tests/notifications/fixtures/ for a reader to open.
+- the reply email ("New reply from Support"), to anyone with a chat;
+- the confirmation email, to the address a guest gave;
+- the invitation email, with the guest link support made.
+
+The rendered results for a fixed input live in tests/notifications/fixtures/ for a reader to open.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
 SUBJECT = "New reply from Support"
+CONFIRMATION_SUBJECT = "Confirm your email address"
+INVITATION_SUBJECT = "Support started a conversation with you"
 PREVIEW_LENGTH = 200
 ELLIPSIS = "\u2026"
 
@@ -82,4 +88,72 @@ def reply_email_build(content: ReplyEmailContent) -> EmailMultiAlternatives:
     # Read by anymail backends (returned in tracking events), ignored by Django's own backends.
     message.metadata = dict(content.metadata)  # type: ignore[attr-defined]
     message.tags = ["reply-email"]  # type: ignore[attr-defined]
+    return message
+
+
+@dataclass(frozen=True)
+class ContactEmailContent:
+    """What every email to an embedded person about their chat carries."""
+
+    to: str
+    name: str
+    site_url: str
+    site_name: str
+    message_id: str
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+def confirmation_email_build(
+    content: ContactEmailContent, *, confirm_url: str, link_lifetime: str
+) -> EmailMultiAlternatives:
+    """The email with the link that confirms a guest's address."""
+    return _contact_email_build(
+        content,
+        subject=CONFIRMATION_SUBJECT,
+        template="confirmation",
+        tag="address-confirmation",
+        context={"confirm_url": confirm_url, "link_lifetime": link_lifetime},
+    )
+
+
+def invitation_email_build(
+    content: ContactEmailContent, *, chat_url: str, link_lifetime: str
+) -> EmailMultiAlternatives:
+    """The email with the guest link support made: the chat on desk's own page."""
+    return _contact_email_build(
+        content,
+        subject=INVITATION_SUBJECT,
+        template="invitation",
+        tag="guest-invitation",
+        context={"chat_url": chat_url, "link_lifetime": link_lifetime},
+    )
+
+
+def _contact_email_build(
+    content: ContactEmailContent,
+    *,
+    subject: str,
+    template: str,
+    tag: str,
+    context: dict[str, str],
+) -> EmailMultiAlternatives:
+    context = {
+        **context,
+        "name": content.name,
+        "site_url": content.site_url,
+        "site_name": content.site_name,
+    }
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=render_to_string(f"notifications/email/{template}.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[content.to],
+        # No List-Unsubscribe: each is one email the person (or support, for them) asked for.
+        headers={"Message-ID": content.message_id, "Auto-Submitted": "auto-generated"},
+    )
+    message.attach_alternative(
+        render_to_string(f"notifications/email/{template}.html", context), "text/html"
+    )
+    message.metadata = dict(content.metadata)  # type: ignore[attr-defined]
+    message.tags = [tag]  # type: ignore[attr-defined]
     return message

@@ -1,4 +1,5 @@
-"""Everything an email points at: the click-back link, the unsubscribe link, threading ids.
+"""Everything an email points at: the click-back link, the unsubscribe link, the address
+confirmation link, where an embedded person lands, threading ids.
 
 Every link is built on SITE_URL (the worker that sends has no request to take a host from).
 """
@@ -14,8 +15,15 @@ from django.conf import settings
 from django.core import signing
 from django.urls import reverse
 
+from chats.embed.services import guest_link_make
+from chats.models import Contact
+
 OPEN_SALT = "notifications.reply-email-open"
+CONFIRM_SALT = "notifications.address-confirm"
 CHAT_FRAGMENT = "#support-chat"
+# Far longer than any token desk makes (an address is at most 254 characters): anything longer is
+# refused before it is decoded.
+TOKEN_MAX_LENGTH = 1000
 
 
 @dataclass(frozen=True)
@@ -24,12 +32,23 @@ class OpenToken:
     email_id: uuid.UUID
 
 
+@dataclass(frozen=True)
+class ConfirmToken:
+    contact_id: int
+    # The address the link was sent to: it confirms that one only.
+    email: str
+
+
 class InvalidLinkError(Exception):
     """The token was not made by desk, or was altered."""
 
 
 class ExpiredLinkError(Exception):
-    """The token is genuine but older than DESK_EMAIL_LINK_MAX_AGE; it still names its email."""
+    """The token is genuine but older than DESK_EMAIL_LINK_MAX_AGE."""
+
+
+class ExpiredOpenLinkError(ExpiredLinkError):
+    """A reply email's expired link: it still names its email."""
 
     def __init__(self, token: OpenToken) -> None:
         super().__init__("link expired")
@@ -42,12 +61,12 @@ def open_token_make(*, user_pk: object, email_id: uuid.UUID) -> str:
 
 
 def open_token_read(token: str) -> OpenToken:
-    """The token's contents; raises InvalidLinkError or ExpiredLinkError."""
+    """The token's contents; raises InvalidLinkError or ExpiredOpenLinkError."""
     signer = signing.TimestampSigner(salt=OPEN_SALT)
     try:
         value = signer.unsign(token, max_age=settings.DESK_EMAIL_LINK_MAX_AGE)
     except signing.SignatureExpired:
-        raise ExpiredLinkError(_parse(signer.unsign(token))) from None
+        raise ExpiredOpenLinkError(_parse(signer.unsign(token))) from None
     except signing.BadSignature:
         raise InvalidLinkError from None
     return _parse(value)
@@ -67,6 +86,37 @@ def open_url(*, user_pk: object, email_id: uuid.UUID) -> str:
     return settings.SITE_URL + reverse("notifications:open", args=[token])
 
 
+def confirm_token_make(*, contact_id: int, email: str) -> str:
+    """A signed, timestamped token naming a guest and the address it confirms."""
+    signer = signing.TimestampSigner(salt=CONFIRM_SALT)
+    return signer.sign_object({"c": contact_id, "e": email}, compress=False)
+
+
+def confirm_token_read(token: str) -> ConfirmToken:
+    """The token's contents; raises InvalidLinkError or ExpiredLinkError."""
+    if len(token) > TOKEN_MAX_LENGTH:
+        raise InvalidLinkError
+    signer = signing.TimestampSigner(salt=CONFIRM_SALT)
+    try:
+        value = signer.unsign_object(token, max_age=settings.DESK_EMAIL_LINK_MAX_AGE)
+    except signing.SignatureExpired:
+        raise ExpiredLinkError from None
+    except (signing.BadSignature, ValueError):
+        # ValueError: a signature that checks out over a payload that is not base64 JSON. Only
+        # desk signs with this salt, so that is a token from an incompatible version.
+        raise InvalidLinkError from None
+    contact_id = value.get("c") if isinstance(value, dict) else None
+    email = value.get("e") if isinstance(value, dict) else None
+    if not isinstance(contact_id, int) or not isinstance(email, str):
+        raise InvalidLinkError
+    return ConfirmToken(contact_id=contact_id, email=email)
+
+
+def confirm_url(*, contact_id: int, email: str) -> str:
+    token = confirm_token_make(contact_id=contact_id, email=email)
+    return settings.SITE_URL + reverse("notifications:confirm", args=[token])
+
+
 def unsubscribe_url(token: str) -> str:
     return settings.SITE_URL + reverse("notifications:unsubscribe", args=[token])
 
@@ -76,8 +126,32 @@ def chat_url() -> str:
     return settings.SITE_URL + CHAT_FRAGMENT
 
 
+def contact_return_url(contact: Contact) -> str:
+    """Where a reply email's button takes an embedded person: DESK_EMBED_RETURN_URL (the host's
+    page that opens the widget) when set; else a guest's own full-page chat on desk (a fresh
+    guest link: the guest has no desk session), or the widget on SITE_URL for an identified one.
+    """
+    if settings.DESK_EMBED_RETURN_URL:
+        return str(settings.DESK_EMBED_RETURN_URL)
+    if contact.is_guest:
+        return guest_link_make(contact).url
+    return chat_url()
+
+
+def contact_site_url() -> str:
+    """The site an embedded person knows: the origin of DESK_EMBED_RETURN_URL, else SITE_URL."""
+    if not settings.DESK_EMBED_RETURN_URL:
+        return str(settings.SITE_URL)
+    parts = urlsplit(settings.DESK_EMBED_RETURN_URL)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def host_of(url: str) -> str:
+    return urlsplit(url).hostname or "localhost"
+
+
 def site_host() -> str:
-    return urlsplit(settings.SITE_URL).hostname or "localhost"
+    return host_of(settings.SITE_URL)
 
 
 def _compact(value: uuid.UUID) -> str:
@@ -92,3 +166,7 @@ def thread_id(chat_id: uuid.UUID) -> str:
 
 def email_message_id(email_id: uuid.UUID) -> str:
     return f"<reply.{_compact(email_id)}@{site_host()}>"
+
+
+def contact_email_message_id(email_id: uuid.UUID) -> str:
+    return f"<contact.{_compact(email_id)}@{site_host()}>"

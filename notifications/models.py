@@ -1,10 +1,12 @@
-"""The reply-email records: what was decided for each admin reply, and what became of each email.
+"""The email records: what was decided for each admin reply, what became of each email, and the
+emails an embedded person gets about their address or a link support made for them.
 
 Two claims make an email go out at most once:
 - `ReplyDecision` has the reply as its primary key, so a reply is decided (emailed or skipped)
   exactly once, whichever worker gets there first.
-- `ReplyEmail.status` moves QUEUED -> SENDING through a conditional update, so one attempt at a
-  time owns an email, and an email that was handed to the provider is never handed over again.
+- `status` (of a ReplyEmail or a ContactEmail) moves QUEUED -> SENDING through a conditional
+  update, so one attempt at a time owns an email, and an email that was handed to the provider is
+  never handed over again.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from chats.models import SupportChat, SupportMessage
+from chats.models import Contact, SupportChat, SupportMessage
 
 
 class SkipReason(models.TextChoices):
@@ -36,14 +38,13 @@ class EmailStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled before sending"
 
 
-class ReplyEmail(models.Model):
-    """One "New reply from Support" email: the replies it lists hang off it as decisions."""
+class OutgoingEmail(models.Model):
+    """What every email desk sends keeps: its claim (QUEUED -> SENDING) and its outcome.
+
+    notifications.services.sending claims, sends and records any of them the same way.
+    """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    chat = models.ForeignKey(SupportChat, on_delete=models.CASCADE, related_name="reply_emails")
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reply_emails"
-    )
     to_address = models.EmailField(blank=True)
     status = models.CharField(
         max_length=10, choices=EmailStatus.choices, default=EmailStatus.QUEUED
@@ -55,10 +56,22 @@ class ReplyEmail(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     # Blank when the backend reports none (console, file, SMTP).
     provider_message_id = models.CharField(max_length=255, blank=True)
-    cancel_reason = models.CharField(max_length=12, choices=SkipReason.choices, blank=True)
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class ReplyEmail(OutgoingEmail):
+    """One "New reply from Support" email: the replies it lists hang off it as decisions."""
+
+    chat = models.ForeignKey(SupportChat, on_delete=models.CASCADE, related_name="reply_emails")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reply_emails"
+    )
+    cancel_reason = models.CharField(max_length=12, choices=SkipReason.choices, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -128,6 +141,8 @@ class ReplyDecision(models.Model):
 class ClickOutcome(models.TextChoices):
     LOGIN_REQUIRED = "login_required", "Sent to the login page"
     OPENED = "opened", "Opened by its user"
+    # An embedded person (a chats.models.Contact) has no desk session: the signed link is enough.
+    CONTACT_OPENED = "contact_opened", "Opened from the link by its embedded person"
     OTHER_USER = "other_user", "Refused: another user was logged in"
     EXPIRED = "expired", "Refused: link expired"
 
@@ -136,7 +151,8 @@ class ReplyEmailClick(models.Model):
     """One click on the "open the conversation" link of an email."""
 
     email = models.ForeignKey(ReplyEmail, on_delete=models.CASCADE, related_name="clicks")
-    # Whoever was logged in when the link was opened (none for the login redirect).
+    # Whoever was logged in when the link was opened (none for the login redirect, and none for
+    # an embedded person, who never logs in).
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -208,3 +224,65 @@ class SuppressedAddress(models.Model):
 
     def __str__(self) -> str:
         return f"{self.address} ({self.reason})"
+
+
+class ContactEmailKind(models.TextChoices):
+    CONFIRMATION = "confirmation", "Address confirmation"
+    INVITATION = "invitation", "Guest link from support"
+
+
+class ContactEmailCancel(models.TextChoices):
+    INACTIVE = "inactive", "Person deactivated"
+    NO_EMAIL = "no_email", "No address to write to"
+    CHANGED = "changed", "Address changed since"
+    CONFIRMED = "confirmed", "Address confirmed already"
+    SUPPRESSED = "suppressed", "Address bounced or complained"
+
+
+class ContactEmail(OutgoingEmail):
+    """An email to an embedded person about their chat itself, not a reply: the link that confirms
+    a guest's address, or the guest link support made for them. Deleting the person deletes these.
+    """
+
+    kind = models.CharField(max_length=12, choices=ContactEmailKind.choices)
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="emails")
+    # The admin who asked for a guest link to be emailed (kept for the record, never shown to
+    # the guest: people never learn which admin did something).
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    cancel_reason = models.CharField(max_length=10, choices=ContactEmailCancel.choices, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            # The hourly rule's question: what went to this contact's address lately.
+            models.Index(
+                fields=["contact", "kind", "-created_at"], name="contact_email_recent_idx"
+            ),
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(status="queued"),
+                name="contact_email_queued_idx",
+            ),
+            models.Index(
+                fields=["sending_since"],
+                condition=Q(status="sending"),
+                name="contact_email_sending_idx",
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=EmailStatus.values), name="contact_email_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=ContactEmailKind.values), name="contact_email_kind_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} to {self.to_address} ({self.status})"

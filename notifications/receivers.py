@@ -6,8 +6,9 @@ from typing import Any
 
 from anymail.signals import AnymailTrackingEvent
 from django.conf import settings
+from django.contrib.auth.models import User
 
-from chats.models import SenderType, SupportMessage
+from chats.models import Contact, SenderType, SupportChat, SupportMessage
 from notifications import services, tasks
 
 
@@ -21,8 +22,37 @@ def reply_schedule(sender: Any, *, message: SupportMessage, **kwargs: Any) -> No
     )
 
 
+def confirmation_schedule(sender: Any, *, contact: Contact, **kwargs: Any) -> None:
+    """On `contact_email_given` (sent after commit): the guest's address gets its confirmation
+    link, at most once an hour (services.confirmation_email_request)."""
+    email = services.confirmation_email_request(contact_id=contact.pk)
+    if email is not None:
+        # If Redis is down this raises; chats.signals logs it, and the sweep finds the email.
+        tasks.contact_email_send.apply_async(args=[str(email.id)])
+
+
+def invitation_schedule(
+    sender: Any, *, contact: Contact, url: str, admin: User | None, **kwargs: Any
+) -> None:
+    """On `guest_invited` (sent after commit): the guest link goes to the guest's address. The
+    email carries a link made when it is sent, not `url`: a credential stays out of the broker."""
+    email = services.invitation_email_request(
+        contact_id=contact.pk, admin_id=admin.pk if admin is not None else None
+    )
+    if email is not None:
+        tasks.contact_email_send.apply_async(args=[str(email.id)])
+
+
 def tracking_event(
     sender: Any, *, event: AnymailTrackingEvent, esp_name: str, **kwargs: Any
 ) -> None:
     """On anymail's `tracking` (a provider webhook): bounces and complaints suppress the address."""
     services.tracking_event_record(event=event, esp_name=esp_name)
+
+
+def chat_merged_move(
+    sender: Any, *, source: SupportChat, target: SupportChat, **kwargs: Any
+) -> None:
+    """On `chat_merged` (inside its transaction): the guest chat's reply emails belong to the
+    person's chat now, as do the replies they list."""
+    services.reply_emails_move(source=source, target=target)

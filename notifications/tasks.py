@@ -1,4 +1,4 @@
-"""Celery tasks for reply emails. Each takes primary keys, re-reads the rows, and is safe to run
+"""Celery tasks for desk's emails. Each takes primary keys, re-reads the rows, and is safe to run
 twice: the services claim their work in the database before doing it.
 
 Task names are spelled out so that renaming a function never strands tasks already queued.
@@ -30,14 +30,26 @@ def reply_email_send(email_id: str) -> None:
     _deliver(uuid.UUID(email_id))
 
 
+@shared_task(name="notifications.contact_email_send", ignore_result=True)
+def contact_email_send(email_id: str) -> None:
+    """An attempt at a queued email to an embedded person (address confirmation, guest link)."""
+    delivery = services.contact_email_deliver(email_id=uuid.UUID(email_id))
+    if delivery.outcome is services.Outcome.RETRY:
+        # As for reply emails: next_attempt_at decides, the sweep finds a lost retry.
+        contact_email_send.apply_async(args=[email_id], countdown=delivery.retry_in)
+
+
 @shared_task(name="notifications.reply_emails_sweep", ignore_result=True)
 def reply_emails_sweep() -> None:
-    """Beat runs this every DESK_REPLY_SWEEP_INTERVAL seconds to recover lost tasks."""
+    """Beat runs this every DESK_REPLY_SWEEP_INTERVAL seconds to recover lost tasks, for reply
+    emails and contact emails alike."""
     found = services.reply_emails_sweep()
     for message_id in found.replies:
         reply_notify.apply_async(args=[str(message_id)])
     for email_id in found.emails:
         reply_email_send.apply_async(args=[str(email_id)])
+    for email_id in services.contact_emails_sweep().emails:
+        contact_email_send.apply_async(args=[str(email_id)])
 
 
 def _deliver(email_id: uuid.UUID) -> None:

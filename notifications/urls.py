@@ -49,6 +49,7 @@ webhook_patterns = [
 
 urlpatterns = [
     path("open/<str:token>/", views.open_chat, name="open"),
+    path("confirm/<str:token>/", views.confirm_address, name="confirm"),
     path("u/<str:token>", views.unsubscribe, name="unsubscribe"),
     # Provider webhooks, e.g. /email/anymail/postmark/tracking/ (see anymail's docs per provider).
     path("anymail/", include((webhook_patterns, anymail_urls.app_name))),

@@ -1,4 +1,5 @@
-"""The two pages a reply email links to: back into the chat, and out of reply emails."""
+"""The pages desk's emails link to: back into the chat, out of reply emails, and the link that
+confirms a guest's address."""
 
 from __future__ import annotations
 
@@ -36,7 +37,45 @@ def open_chat(request: HttpRequest, token: str) -> HttpResponse:
             {"site_url": settings.SITE_URL},
             status=403,
         )
-    return HttpResponseRedirect(links.chat_url())
+    return HttpResponseRedirect(opened.location)
+
+
+CONFIRMATION_STATUS = {
+    services.Confirmation.CONFIRMED: 200,
+    # The link is void: it names an address the guest no longer uses.
+    services.Confirmation.ADDRESS_CHANGED: 409,
+    services.Confirmation.GONE: 410,
+}
+
+
+@require_http_methods(["GET", "HEAD"])
+def confirm_address(request: HttpRequest, token: str) -> HttpResponse:
+    """The confirmation email's button: the guest's address is confirmed for reply emails.
+
+    HEAD gets the same answer and changes nothing: mail scanners send it. (A scanner's GET
+    confirms the address, which is no worse: the link went to that address.)
+    """
+    try:
+        confirmation = services.address_confirm(token=token, act=request.method != "HEAD")
+    except links.ExpiredLinkError:
+        return _confirm_problem(request, expired=True)
+    except links.InvalidLinkError:
+        return _confirm_problem(request, expired=False)
+    return render(
+        request,
+        "notifications/address_confirmed.html",
+        {"outcome": confirmation.value, "site_url": links.contact_site_url()},
+        status=CONFIRMATION_STATUS[confirmation],
+    )
+
+
+def _confirm_problem(request: HttpRequest, *, expired: bool) -> HttpResponse:
+    return render(
+        request,
+        "notifications/confirm_invalid.html",
+        {"expired": expired, "site_url": links.contact_site_url()},
+        status=410 if expired else 400,
+    )
 
 
 def _link_problem(request: HttpRequest, *, expired: bool) -> HttpResponse:

@@ -300,13 +300,16 @@ def live_desk(
     admins: Sequence[str] = (),
     env: Mapping[str, str] | None = None,
     database_url: str | None = None,
+    ports: Sequence[int] = (),
 ) -> Iterator[LiveDesk]:
     """Real desk server processes on a database of their own, with these people seeded.
 
     `users` get a chat each (`chats[name]`); everyone gets a session cookie (`cookies[name]`),
     their email is `<name>@example.com` and their password `pw`. `env` overrides or adds settings
     (a REDIS_URL there points the desk at a private Redis); `database_url` is an empty database of
-    the caller's (a private PostgreSQL server) to use instead of one made here.
+    the caller's (a private PostgreSQL server) to use instead of one made here. `ports` are the
+    servers' ports, in order, where the caller needs them before the start (SITE_URL); the others
+    get a free one.
     """
     prefix = f"desk-live-{uuid.uuid4().hex[:10]}"
     (workdir / "data").mkdir(exist_ok=True)
@@ -329,7 +332,10 @@ def live_desk(
         people = seed(live_env, users, admins)
         desk = LiveDesk([], live_env, workdir, people["cookies"], people["chats"])
         try:
-            desk.servers = [start_server(f"server-{n}", live_env, workdir) for n in range(servers)]
+            desk.servers = [
+                start_server(f"server-{n}", live_env, workdir, *ports[n : n + 1])
+                for n in range(servers)
+            ]
             for server in desk.servers:
                 wait_until_listening(server)
             yield desk

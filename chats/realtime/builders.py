@@ -95,6 +95,20 @@ def chat_archive_event(kind: EventType, row: SupportChat, admin: User | None) ->
     )
 
 
+def chat_merged_event(row: SupportChat, *, merged_chat_id: uuid.UUID) -> Event:
+    """`chat_merged`: a guest's chat (`merged_chat_id`, now gone) joined this one, because the
+    guest's browser signed in as this person. Dashboards drop the guest's row and show this one;
+    the person's open chat reloads its messages. `row` as `chat_archive_event`'s."""
+    return as_json(
+        {
+            "type": EventType.CHAT_MERGED,
+            "chat_id": row.id,
+            "merged_chat_id": merged_chat_id,
+            "chat": ChatListItemOut.from_orm(row).model_dump(),
+        }
+    )
+
+
 def typing_event(chat_id: uuid.UUID, *, sender_type: Role, is_typing: bool) -> Event:
     return {
         "type": EventType.TYPING,

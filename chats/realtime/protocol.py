@@ -35,6 +35,7 @@ class EventType(enum.StrEnum):
     CHAT_VIEWED = "chat_viewed"
     CHAT_ARCHIVED = "chat_archived"
     CHAT_UNARCHIVED = "chat_unarchived"
+    CHAT_MERGED = "chat_merged"
     TYPING = "typing"
     # Replies to the one socket that asked, never broadcast:
     SYNC = "sync"

@@ -1,8 +1,10 @@
 """The socket framework both websocket consumers share; the consumers are in chats/consumers.py.
 
-A socket is admitted once (session, access, its groups, a slot among the user's sockets), then
+A socket is admitted once (its user, access, its groups, a slot among the user's sockets), then
 lives for hours: it re-checks its access when a revocation message arrives, when an action finds
-the last check a minute old, and on its keep-alive. Each frame from the client is one action: its
+the last check a minute old, and on its keep-alive. Its user comes from the Django session, or,
+for the embedded widget, from a desk token (chats/embed/sockets.py): a token socket re-checks
+its person by id, a session socket its session. Each frame from the client is one action: its
 allowance taken, parsed, routed to the consumer's method of the same name if the socket's role may
 take it. Messages from the channel layer are routed by type through LAYER_HANDLERS.
 
@@ -23,11 +25,14 @@ from typing import Any, ClassVar
 
 from channels.auth import get_user
 from channels.consumer import get_handler_name
+from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.contrib.auth.models import User
 
 from chats import access, ratelimit
+from chats.embed.sockets import SUBPROTOCOL, TOKEN_AUTHENTICATED
+from chats.embed.tokens import contact_user
 from chats.errors import (
     CloseCode,
     DeskError,
@@ -100,7 +105,8 @@ class SocketConsumer(AsyncWebsocketConsumer):
     closed: bool
     checked_at: float
     keepalive: asyncio.Task[None] | None
-    # A hash of the session key the socket opened with (chats.access.session_mark).
+    # A hash of the session key the socket opened with (chats.access.session_mark), or, for a
+    # socket authenticated by a desk token, access.NO_SESSION: no logout ever names it.
     session_mark: str
     slot_held: bool
 
@@ -133,16 +139,22 @@ class SocketConsumer(AsyncWebsocketConsumer):
         self.closed = False
         self.keepalive = None
         self.slot_held = False
-        self.session_mark = access.session_mark(self.scope["session"].session_key)
+        if self.token_authenticated:
+            self.session_mark = access.NO_SESSION
+        else:
+            self.session_mark = access.session_mark(self.scope["session"].session_key)
+        # A client that offers subprotocols fails the handshake unless the server picks one.
+        offered = self.scope.get("subprotocols") or []
+        subprotocol = SUBPROTOCOL if SUBPROTOCOL in offered else None
         try:
             await self.admit(self.scope.get("user"))
         except Refused as refusal:
             # Accepted first, so that the client sees the close code: a websocket refused
             # during the handshake only ever shows a 403.
-            await self.accept()
+            await self.accept(subprotocol)
             await self.close_with(refusal.code)
             return
-        await self.accept()
+        await self.accept(subprotocol)
         self.checked_at = time.monotonic()
         self.keepalive = asyncio.create_task(self.keep_alive())
 
@@ -203,15 +215,24 @@ class SocketConsumer(AsyncWebsocketConsumer):
         await self.leave_groups()
         await self.close(code=code)
 
-    async def reload_access(self) -> None:
-        """Reload the user from a fresh copy of the session and check its access again.
+    @property
+    def token_authenticated(self) -> bool:
+        return bool(self.scope.get(TOKEN_AUTHENTICATED))
 
-        Raises Refused when the session ended (4401) or the user may no longer be here.
+    async def reload_access(self) -> None:
+        """Reload the user (from a fresh copy of the session, or for a token socket by its id, if
+        still an active contact) and check its access again.
+
+        Raises Refused when the session ended or the person is gone (4401), or the user may no
+        longer be here.
         """
-        session_key = self.scope["session"].session_key
-        store = import_module(settings.SESSION_ENGINE).SessionStore(session_key=session_key)
-        user = await get_user({"session": store})
-        if user.pk != self.user.pk:
+        if self.token_authenticated:
+            user = await database_sync_to_async(contact_user)(self.user.pk)
+        else:
+            session_key = self.scope["session"].session_key
+            store = import_module(settings.SESSION_ENGINE).SessionStore(session_key=session_key)
+            user = await get_user({"session": store})
+        if user is None or user.pk != self.user.pk:
             raise Refused(CloseCode.UNAUTHENTICATED)
         await self.check_access(user)
         self.user = user

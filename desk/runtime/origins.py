@@ -1,4 +1,4 @@
-"""Which pages may open desk's websockets: exactly the origins whose requests REST accepts.
+"""Which pages may open desk's websockets: the origins REST accepts, and the sites that embed desk.
 
 A browser sends the visitor's cookies with a websocket handshake whichever page opens it, and CORS
 does not apply to websockets, so the `Origin` header is all that tells desk's own pages from
@@ -11,7 +11,13 @@ accepted when it is
 
 - desk's own: the scheme the socket arrived on (wss counts as https) and the `Host` header, which
   must be in ALLOWED_HOSTS; or
-- one of `socket_trusted_origins()`, exactly, or by a `https://*.example.com` pattern.
+- one of `socket_trusted_origins()`: CSRF_TRUSTED_ORIGINS, exactly or by a
+  `https://*.example.com` pattern, and DESK_EMBED_ORIGINS, exactly (as CORS grants them).
+
+A page of a DESK_EMBED_ORIGINS site is let in but not trusted with the visitor's cookies: it may be
+a subdomain of desk's own site, whose Lax session cookie the browser would send along.
+`origin_embeds()` tells chats/embed/sockets.py to authenticate such a socket by its desk token
+only.
 
 A handshake without an `Origin` is refused, as it was with channels' validator: browsers always
 send one, and other clients can send one too.
@@ -41,11 +47,11 @@ Scope = dict[str, Any]
 
 
 def socket_trusted_origins() -> list[str]:
-    """Origins other than desk's own whose pages may open a socket with the visitor's cookies.
-
-    The only list the socket check reads: an origin allowed to embed the widget is added here.
-    """
-    return list(settings.CSRF_TRUSTED_ORIGINS)
+    """Origins other than the handshake's own whose pages may open a socket: CSRF_TRUSTED_ORIGINS
+    (desk's own pages) and DESK_EMBED_ORIGINS (host sites, matched exactly: a `*` there is no
+    pattern, as it is none for CORS either). The only list the socket check reads."""
+    embedders = [origin for origin in settings.DESK_EMBED_ORIGINS if "*" not in origin]
+    return [*settings.CSRF_TRUSTED_ORIGINS, *embedders]
 
 
 def _origin_verified(check: CsrfViewMiddleware, request: HttpRequest) -> bool:
@@ -67,14 +73,17 @@ class _OriginCheck(CsrfViewMiddleware):
     recomputed on each use so that changed settings apply at once.
     """
 
+    def trusted(self) -> list[str]:
+        return socket_trusted_origins()
+
     @property
     def allowed_origins_exact(self) -> set[str]:
-        return {origin for origin in socket_trusted_origins() if "*" not in origin}
+        return {origin for origin in self.trusted() if "*" not in origin}
 
     @property
     def allowed_origin_subdomains(self) -> defaultdict[str, list[str]]:
         subdomains: defaultdict[str, list[str]] = defaultdict(list)
-        for origin in socket_trusted_origins():
+        for origin in self.trusted():
             if "*" in origin:
                 parsed = urlsplit(origin)
                 subdomains[parsed.scheme].append(parsed.netloc.lstrip("*"))
@@ -85,7 +94,15 @@ def _never_called(request: Any) -> HttpResponse:
     raise AssertionError("the origin check is never used as middleware")
 
 
+class _OwnOriginCheck(_OriginCheck):
+    """The same check with nothing trusted: only the handshake's own origin passes."""
+
+    def trusted(self) -> list[str]:
+        return []
+
+
 _check = _OriginCheck(_never_called)
+_own_check = _OwnOriginCheck(_never_called)
 
 
 def origin_trusted(request: HttpRequest, origin: str) -> bool:
@@ -107,11 +124,21 @@ def handshake_request(scope: Scope) -> ASGIRequest:
 
 
 def origin_allowed(scope: Scope) -> bool:
-    """Whether the page that opened this websocket may use desk with the visitor's cookies."""
+    """Whether the page that opened this websocket may open one at all."""
     request = handshake_request(scope)
     if "HTTP_ORIGIN" not in request.META:
         return False
     return _origin_verified(_check, request)
+
+
+def origin_embeds(scope: Scope) -> bool:
+    """Whether the page that opened this websocket is a host site's (one of DESK_EMBED_ORIGINS,
+    and not the handshake's own origin): then the visitor's cookies must not authenticate it."""
+    request = handshake_request(scope)
+    origin = request.META.get("HTTP_ORIGIN")
+    if origin not in settings.DESK_EMBED_ORIGINS:
+        return False
+    return not _origin_verified(_own_check, request)
 
 
 class OriginValidator:

@@ -1,11 +1,23 @@
-"""Every write about reply emails; tasks, views and signal receivers call these.
+"""Every write about desk's emails; tasks, views and signal receivers call these.
 
 - reply_emails: deciding about a reply once, sending an email once, recovering lost work
-- click_back: the email's link back into the chat
+- contact_emails: an embedded person's address confirmation and guest link, and the
+  confirmation link
+- sending: claiming, sending and recording any one email (both kinds above)
+- click_back: the reply email's link back into the chat
 - preferences: unsubscribing, and addresses suppressed after a bounce or a complaint
 """
 
 from notifications.services.click_back import Opened, reply_email_open
+from notifications.services.contact_emails import (
+    Confirmation,
+    ContactSweep,
+    address_confirm,
+    confirmation_email_request,
+    contact_email_deliver,
+    contact_emails_sweep,
+    invitation_email_request,
+)
 from notifications.services.preferences import (
     address_normalize,
     address_suppress,
@@ -15,28 +27,35 @@ from notifications.services.preferences import (
     tracking_event_record,
 )
 from notifications.services.reply_emails import (
-    Delivery,
-    Outcome,
     Sweep,
     reply_email_claim,
     reply_email_deliver,
+    reply_emails_move,
     reply_emails_sweep,
-    retry_delay,
 )
+from notifications.services.sending import Delivery, Outcome, retry_delay
 
 __all__ = [
+    "Confirmation",
+    "ContactSweep",
     "Delivery",
     "Opened",
     "Outcome",
     "Sweep",
+    "address_confirm",
     "address_normalize",
     "address_suppress",
+    "confirmation_email_request",
+    "contact_email_deliver",
+    "contact_emails_sweep",
     "email_resubscribe",
     "email_unsubscribe",
+    "invitation_email_request",
     "preference_by_token",
     "reply_email_claim",
     "reply_email_deliver",
     "reply_email_open",
+    "reply_emails_move",
     "reply_emails_sweep",
     "retry_delay",
     "tracking_event_record",

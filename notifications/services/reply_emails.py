@@ -16,30 +16,18 @@ The life of a reply email:
 from __future__ import annotations
 
 import logging
-import re
-import smtplib
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from enum import StrEnum
-from typing import Any
 
-from anymail.exceptions import (
-    AnymailInvalidAddress,
-    AnymailRecipientsRefused,
-    AnymailSerializationError,
-    AnymailUnsupportedFeature,
-)
-from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from chats.errors import NotFoundError
-from chats.models import SenderType, SupportChat, SupportMessage
+from chats.models import Contact, SenderType, SupportChat, SupportMessage
 from chats.services import chat_lock
 from notifications import emails, links
 from notifications.models import (
@@ -51,31 +39,18 @@ from notifications.models import (
     SuppressedAddress,
 )
 from notifications.services.preferences import address_normalize
+from notifications.services.sending import (
+    SWEEP_BATCH,
+    Delivery,
+    Outcome,
+    email_cancel,
+    email_claim,
+    email_send,
+    emails_overdue,
+    emails_stuck_fail,
+)
 
 logger = logging.getLogger(__name__)
-
-SWEEP_BATCH = 500
-ERROR_MAX_LENGTH = 2000
-INTERRUPTED = (
-    "The attempt stopped during the send (worker lost or out of time). Not retried: the provider "
-    "may have accepted the email, and a second copy is worse than none."
-)
-
-# Errors that another attempt would meet again: record them as failed at once.
-PERMANENT_ERRORS: tuple[type[BaseException], ...] = (
-    AnymailRecipientsRefused,
-    AnymailInvalidAddress,
-    AnymailUnsupportedFeature,
-    AnymailSerializationError,
-    ImproperlyConfigured,
-    smtplib.SMTPRecipientsRefused,
-    # Django's BadHeaderError is ValueError: the message cannot be written out (a header with a
-    # line break, say) and never will be. anymail's own invalid-input errors are ValueErrors too;
-    # its provider and network errors are not.
-    ValueError,
-)
-# No mailbox address holds a control character; a CR or LF would split the To: header.
-ADDRESS_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
 
 # --- deciding ------------------------------------------------------------------------------------
@@ -170,25 +145,6 @@ def _skip_reason(
 # --- sending -------------------------------------------------------------------------------------
 
 
-class Outcome(StrEnum):
-    SENT = "sent"
-    RETRY = "retry"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-    NOT_CLAIMED = "not_claimed"
-
-
-@dataclass(frozen=True)
-class Delivery:
-    outcome: Outcome
-    retry_in: int | None = None
-
-
-def retry_delay(attempts: int) -> int:
-    """Seconds to wait after the `attempts`-th failed attempt: the base delay, doubling."""
-    return int(settings.DESK_REPLY_EMAIL_RETRY_DELAY * 2 ** (attempts - 1))
-
-
 def reply_email_deliver(*, email_id: uuid.UUID) -> Delivery:
     """Make one attempt at a queued email that is due, and record what happened.
 
@@ -196,16 +152,10 @@ def reply_email_deliver(*, email_id: uuid.UUID) -> Delivery:
     a duplicate task, a retry and the sweep can all ask at once and one of them sends. The guards
     run again on fresh rows (a retry may come minutes later); replies read meanwhile drop out.
     """
-    now = timezone.now()
-    claimed = ReplyEmail.objects.filter(
-        id=email_id, status=EmailStatus.QUEUED, next_attempt_at__lte=now
-    ).update(
-        status=EmailStatus.SENDING, attempts=F("attempts") + 1, sending_since=now, updated_at=now
-    )
-    if claimed != 1:
+    if not email_claim(ReplyEmail, email_id):
         return Delivery(Outcome.NOT_CLAIMED)
 
-    email = ReplyEmail.objects.select_related("chat", "user").get(id=email_id)
+    email = ReplyEmail.objects.select_related("chat", "user", "user__contact").get(id=email_id)
     user = email.user
     preference, _ = EmailPreference.objects.get_or_create(user=user)
     replies = list(
@@ -220,98 +170,40 @@ def reply_email_deliver(*, email_id: uuid.UUID) -> Delivery:
         else _skip_reason(chat=email.chat, user=user, preference=preference)
     )
     if reason is not None:
-        _finish(email_id, EmailStatus.CANCELLED, cancel_reason=reason)
-        return Delivery(Outcome.CANCELLED)
+        return email_cancel(ReplyEmail, email_id, reason)
     address = _address(user)
-    if ADDRESS_CONTROL_CHARACTERS.search(address):
-        # Checked before any backend sees it: one that did not refuse the address might take
-        # the line break as the start of a header of the user's choosing.
-        logger.warning("email %s: the user's address holds a control character", email_id)
-        _finish(
-            email_id,
-            EmailStatus.FAILED,
-            last_error=f"Invalid address {address!r}: it holds a control character.",
-        )
-        return Delivery(Outcome.FAILED)
-    try:
-        message = emails.reply_email_build(
+    # An embedded person's site is the host's page the widget lives on, not desk.
+    site_url = links.contact_site_url() if _is_contact(user) else settings.SITE_URL
+    delivery = email_send(
+        ReplyEmail,
+        email,
+        address=address,
+        build=lambda: emails.reply_email_build(
             emails.ReplyEmailContent(
                 to=address,
                 name=getattr(user, "first_name", "") or "",
                 replies=replies,
                 open_url=links.open_url(user_pk=user.pk, email_id=email.id),
                 unsubscribe_url=links.unsubscribe_url(preference.unsubscribe_token),
-                site_url=settings.SITE_URL,
-                site_name=links.site_host(),
+                site_url=site_url,
+                site_name=links.host_of(site_url),
                 message_id=links.email_message_id(email.id),
                 thread_id=links.thread_id(email.chat_id),
                 link_lifetime=emails.lifetime_text(settings.DESK_EMAIL_LINK_MAX_AGE),
                 metadata={"desk_reply_email": str(email.id)},
             )
-        )
-    except Exception as exc:
-        logger.exception("email %s: could not be built", email_id)
-        _finish(email_id, EmailStatus.FAILED, last_error=_describe(exc))
-        return Delivery(Outcome.FAILED)
+        ),
+    )
+    if delivery.outcome is Outcome.SENT:
+        logger.info("email %s: sent to user %s with %d replies", email_id, user.pk, len(replies))
+    return delivery
 
+
+def _is_contact(user: User) -> bool:
     try:
-        message.send()
-    except SoftTimeLimitExceeded:
-        _finish(email_id, EmailStatus.FAILED, last_error=INTERRUPTED)
-        return Delivery(Outcome.FAILED)
-    except PERMANENT_ERRORS as exc:
-        logger.warning("email %s: refused for good: %s", email_id, exc)
-        _finish(email_id, EmailStatus.FAILED, last_error=_describe(exc))
-        return Delivery(Outcome.FAILED)
-    except Exception as exc:
-        # A provider error (API error, connection refused, SMTP trouble): the email was not
-        # accepted, so the same email, with the same replies, may be tried again later.
-        if email.attempts >= settings.DESK_REPLY_EMAIL_MAX_ATTEMPTS:
-            logger.warning("email %s: giving up after %d attempts", email_id, email.attempts)
-            _finish(email_id, EmailStatus.FAILED, last_error=_describe(exc))
-            return Delivery(Outcome.FAILED)
-        wait = retry_delay(email.attempts)
-        logger.warning("email %s: attempt %d failed, next in %ds", email_id, email.attempts, wait)
-        _finish(
-            email_id,
-            EmailStatus.QUEUED,
-            next_attempt_at=timezone.now() + timedelta(seconds=wait),
-            last_error=_describe(exc),
-        )
-        return Delivery(Outcome.RETRY, retry_in=wait)
-
-    _finish(
-        email_id,
-        EmailStatus.SENT,
-        sent_at=timezone.now(),
-        to_address=address,
-        provider_message_id=_provider_message_id(message),
-    )
-    logger.info("email %s: sent to user %s with %d replies", email_id, user.pk, len(replies))
-    return Delivery(Outcome.SENT)
-
-
-def _finish(email_id: uuid.UUID, status: EmailStatus, **fields: Any) -> None:
-    updated = ReplyEmail.objects.filter(id=email_id, status=EmailStatus.SENDING).update(
-        status=status, updated_at=timezone.now(), **fields
-    )
-    if updated != 1:
-        logger.error("email %s: no longer SENDING when recording %s", email_id, status.value)
-
-
-def _provider_message_id(message: Any) -> str:
-    # Django's console, file, SMTP and locmem backends report nothing; anymail's set a status.
-    status = getattr(message, "anymail_status", None)
-    message_id = getattr(status, "message_id", None)
-    if message_id is None:
-        return ""
-    if isinstance(message_id, set):
-        message_id = ",".join(sorted(str(part) for part in message_id))
-    return str(message_id)[:255]
-
-
-def _describe(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"[:ERROR_MAX_LENGTH]
+        return user.contact is not None
+    except Contact.DoesNotExist:
+        return False
 
 
 # --- recovering ----------------------------------------------------------------------------------
@@ -348,15 +240,8 @@ def reply_emails_sweep() -> Sweep:
     for message_id, chat_id in lost.values_list("id", "chat_id")[:SWEEP_BATCH]:
         oldest_by_chat.setdefault(chat_id, message_id)
 
-    overdue = list(
-        ReplyEmail.objects.filter(status=EmailStatus.QUEUED, next_attempt_at__lte=now - slack)
-        .order_by("next_attempt_at")
-        .values_list("id", flat=True)[:SWEEP_BATCH]
-    )
-    dead_after = timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT) + slack
-    interrupted = ReplyEmail.objects.filter(
-        status=EmailStatus.SENDING, sending_since__lte=now - dead_after
-    ).update(status=EmailStatus.FAILED, last_error=INTERRUPTED, updated_at=now)
+    overdue = emails_overdue(ReplyEmail, before=now - slack)
+    interrupted = emails_stuck_fail(ReplyEmail, now=now)
     if oldest_by_chat or overdue or interrupted:
         logger.warning(
             "sweep: %d lost replies, %d overdue emails, %d interrupted sends",
@@ -365,3 +250,9 @@ def reply_emails_sweep() -> Sweep:
             interrupted,
         )
     return Sweep(replies=list(oldest_by_chat.values()), emails=overdue, interrupted=interrupted)
+
+
+def reply_emails_move(*, source: SupportChat, target: SupportChat) -> None:
+    """A guest's chat joined a person's (chats.embed.services.guest_merge, inside its
+    transaction): its reply emails, and so their click records, now belong to the person."""
+    ReplyEmail.objects.filter(chat=source).update(chat=target, user_id=target.user_id)

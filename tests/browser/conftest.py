@@ -23,7 +23,7 @@ import pytest_asyncio
 from playwright.async_api import Browser, Page, async_playwright, expect
 from websockets.asyncio.client import ClientConnection, connect
 
-from tests.live import EVENT_TIMEOUT, LiveDesk, live_desk
+from tests.live import EVENT_TIMEOUT, LiveDesk, free_port, live_desk
 from tests.live import rest as live_rest
 
 CHROMIUM = os.environ.get("DESK_CHROMIUM", "/usr/bin/chromium")
@@ -47,6 +47,11 @@ USERS = ["ann", "ben", "emma"]
 ADMINS = ["alice", "bob"]
 POOL = [f"user{n:02d}" for n in range(1, 61)]
 HERE = Path(__file__).parent
+# The shop that embeds desk's widget (test_embed.py): on another host name and port than desk's
+# 127.0.0.1, so its pages are another site. It signs identity tokens with this secret, and a reply
+# email's button takes its customers back to this page of it.
+IDENTITY_SECRET = "acme-shop-identity-secret-for-the-browser-tests"
+SHOP_PAGE = "/shop/"
 
 expect.set_options(timeout=10_000)
 
@@ -62,17 +67,37 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(scope="session")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveDesk]:
+def shop_port() -> int:
+    """The port of the shop that embeds desk (test_embed.py); desk must know its origin first."""
+    return free_port()
+
+
+@pytest.fixture(scope="session")
+def live(tmp_path_factory: pytest.TempPathFactory, shop_port: int) -> Iterator[LiveDesk]:
     """One desk server for the session (DEBUG off, as in production, serving its static files)."""
+    workdir = tmp_path_factory.mktemp("browser")
+    port = free_port()
+    shop = f"http://localhost:{shop_port}"
     with live_desk(
-        tmp_path_factory.mktemp("browser"),
+        workdir,
         servers=1,
+        ports=[port],
         users=[*USERS, *POOL],
         admins=ADMINS,
         env={
             "DESK_SERVE_STATIC": "true",
             # Tests post many replies as the same admins; the allowance is not what they test.
             "DESK_MESSAGES_PER_MINUTE": "600",
+            # desk's address as browsers reach it: the links in emails and guest links.
+            "SITE_URL": f"http://127.0.0.1:{port}",
+            # Embedded on the shop (test_embed.py); reply emails, written to files, due soon (sent
+            # only while that module runs a worker).
+            "DESK_EMBED_ORIGINS": shop,
+            "DESK_IDENTITY_SECRET": IDENTITY_SECRET,
+            "DESK_EMBED_RETURN_URL": f"{shop}{SHOP_PAGE}#support-chat",
+            "DESK_REPLY_NOTIFICATION_DELAY": "2",
+            "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+            "EMAIL_FILE_PATH": str(workdir / "emails"),
         },
     ) as desk:
         yield desk

@@ -2,6 +2,8 @@
 
 `other_site(pages)` serves fixed pages (path -> `Page`) from a real HTTP server on 127.0.0.1 and a
 free port, in a thread, until the block ends: another app on desk's host, say. With
+`host="localhost", port=...` its origin is another host name (and a port chosen beforehand), so
+its pages are another site than desk's: a host site embedding the widget. With
 `upstream=<desk's port>` it is a customer's site with desk behind it on the same origin: its own
 pages from `pages`, and every other request (the widget's script, the API, the websocket upgrade)
 passed through unchanged, byte for byte, to desk, as a site's front proxy would.
@@ -57,7 +59,13 @@ async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
 
 
 @contextlib.contextmanager
-def other_site(pages: Mapping[str, Page], *, upstream: int | None = None) -> Iterator[Site]:
+def other_site(
+    pages: Mapping[str, Page],
+    *,
+    upstream: int | None = None,
+    host: str = "127.0.0.1",
+    port: int = 0,
+) -> Iterator[Site]:
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             head = await reader.readuntil(b"\r\n\r\n")
@@ -77,12 +85,12 @@ def other_site(pages: Mapping[str, Page], *, upstream: int | None = None) -> Ite
         await asyncio.gather(_pipe(reader, desk_writer), _pipe(desk_reader, writer))
 
     loop = asyncio.new_event_loop()
-    server = loop.run_until_complete(asyncio.start_server(handle, "127.0.0.1", 0))
+    server = loop.run_until_complete(asyncio.start_server(handle, "127.0.0.1", port))
     port = server.sockets[0].getsockname()[1]
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
     try:
-        yield Site(f"http://127.0.0.1:{port}")
+        yield Site(f"http://{host}:{port}")
     finally:
 
         async def stop() -> None:

@@ -62,6 +62,7 @@ def test_item_has_every_field_of_the_contract(api: Any, admin: Any, user: Any) -
         "id": str(chat.id),
         "user_id": user.id,
         "user_email": "ann@example.com",
+        "contact": None,
         "last_message_at": "2026-01-29T10:00:00Z",
         "last_message_preview": "Where is my order?",
         "last_message_sender": "user",

@@ -13,7 +13,12 @@ from asgiref.testing import ApplicationCommunicator
 from channels.db import database_sync_to_async
 from django.test import Client
 
-from chats import access, ratelimit
+from chats import access, ratelimit, services
+from chats.embed import services as embed_services
+from chats.embed import tokens
+from chats.embed.identity import Identity
+from chats.embed.sockets import BEARER_PREFIX, SUBPROTOCOL
+from chats.models import Contact, SupportChat
 from tests.conftest import logged_in
 from tests.live import redis_delete
 
@@ -68,7 +73,13 @@ class WebsocketCommunicator(ApplicationCommunicator):  # type: ignore[misc]
     test case), which desk does not install; this is the part of it the tests use.
     """
 
-    def __init__(self, application: Any, path: str, headers: list[tuple[bytes, bytes]]) -> None:
+    def __init__(
+        self,
+        application: Any,
+        path: str,
+        headers: list[tuple[bytes, bytes]],
+        subprotocols: list[str] | None = None,
+    ) -> None:
         # A browser always sends Host; desk's origin check compares Origin with it.
         if not any(name == b"host" for name, _ in headers):
             headers = [(b"host", HOST.encode()), *headers]
@@ -78,7 +89,7 @@ class WebsocketCommunicator(ApplicationCommunicator):  # type: ignore[misc]
             "raw_path": path.encode(),
             "query_string": b"",
             "headers": headers,
-            "subprotocols": [],
+            "subprotocols": subprotocols or [],
         }
         super().__init__(application, scope)
 
@@ -109,6 +120,8 @@ class Socket:
     def __init__(self, communicator: WebsocketCommunicator) -> None:
         self.communicator = communicator
         self.open = False
+        # The subprotocol the server accepted with.
+        self.subprotocol: str | None = None
 
     async def send(self, **frame: Any) -> None:
         await self.communicator.send_json_to(frame)
@@ -152,7 +165,9 @@ async def ws() -> AsyncIterator[OpenSocket]:
     """`await ws(path, user)` opens a socket (user None: anonymous); all are closed afterwards.
 
     Each socket gets a session of its own; `session=client` opens it with that logged-in test
-    Client's session instead (to log that session out, say). `before_handshake` is awaited after
+    Client's session instead (to log that session out, say). `bearer=token` offers the embedded
+    widget's subprotocols for that desk token (`bearer_subprotocols`), `subprotocols=[...]` any
+    others; the one accepted is `socket.subprotocol`. `before_handshake` is awaited after
     the application has started and before the client's connect frame. The handshake is accepted
     even for a refused socket (so its close code reaches the client): check `socket.close_code()`.
     """
@@ -167,6 +182,8 @@ async def ws() -> AsyncIterator[OpenSocket]:
         origin: str | None = ORIGIN,
         accepted: bool = True,
         session: Client | None = None,
+        bearer: str | None = None,
+        subprotocols: list[str] | None = None,
         before_handshake: Callable[[], Awaitable[Any]] | None = None,
     ) -> Socket:
         headers = []
@@ -178,15 +195,18 @@ async def ws() -> AsyncIterator[OpenSocket]:
         elif user is not None:
             cookie = await database_sync_to_async(session_cookie)(user)
             headers.append((b"cookie", f"sessionid={cookie}".encode()))
-        socket = Socket(WebsocketCommunicator(application, path, headers=headers))
+        if bearer is not None:
+            subprotocols = bearer_subprotocols(bearer)
+        socket = Socket(WebsocketCommunicator(application, path, headers, subprotocols))
         if before_handshake is not None:
             # Started now, not on the first frame as asgiref would: its middleware loads the
             # user while the client's connect frame is still to come.
             _ = socket.communicator.future
             await before_handshake()
-        connected, _ = await socket.communicator.connect(within=EVENT_TIMEOUT)
+        connected, subprotocol = await socket.communicator.connect(within=EVENT_TIMEOUT)
         assert connected is accepted, "handshake accepted" if accepted else "handshake refused"
         socket.open = connected
+        socket.subprotocol = subprotocol if connected else None
         sockets.append(socket)
         return socket
 
@@ -222,6 +242,50 @@ def rest(api: Any) -> Rest:
 
 def chat_path(chat_id: Any) -> str:
     return f"/ws/support_chat/{chat_id}/"
+
+
+# --- The embedded widget (chats/embed/) ----------------------------------------------------------
+
+# A host site's page: another host name and port than desk's.
+EMBED_ORIGIN = "https://shop.example:8443"
+
+
+def bearer_subprotocols(token: str) -> list[str]:
+    """What the embedded widget offers: `new WebSocket(url, ["desk", "desk.bearer." + token])`."""
+    return [SUBPROTOCOL, BEARER_PREFIX + token]
+
+
+def desk_token(user: Any) -> str:
+    return tokens.desk_token_issue(user).token
+
+
+@pytest.fixture
+def embedding(settings: Any) -> str:
+    """EMBED_ORIGIN is a site allowed to embed desk (DESK_EMBED_ORIGINS)."""
+    settings.DESK_EMBED_ORIGINS = [EMBED_ORIGIN]
+    return EMBED_ORIGIN
+
+
+@pytest.fixture
+def guest(db: None) -> Contact:
+    """A guest of the embedded widget, with a chat (started by a first message)."""
+    contact = embed_services.guest_create(client="192.0.2.7", name="Gus").contact
+    services.user_message_post(user=contact.user, content="Hello from a guest")
+    return contact
+
+
+@pytest.fixture
+def person(db: None) -> Contact:
+    """Someone the host site identified (an identity token's `sub`), with a chat."""
+    contact = embed_services.identified_contact(
+        Identity(sub="shop-user-1017", email="ann@shop.example", name="Ann")
+    )
+    services.user_message_post(user=contact.user, content="Hello from Ann")
+    return contact
+
+
+def chat_of(contact: Contact) -> SupportChat:
+    return SupportChat.objects.get(user_id=contact.user_id)
 
 
 ADMIN_PATH = "/ws/admin/notifications/"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,8 @@ from django.utils import timezone
 
 from chats import selectors, services
 from chats.consumers import SupportChatConsumer
+from chats.embed.identity import Identity
+from chats.embed.services import identified_contact
 from chats.models import SupportChat, SupportMessage
 from chats.permissions import Role
 from chats.realtime import builders, protocol
@@ -101,6 +104,11 @@ def test_documented_examples_have_the_shape_of_real_events(
     reply = services.admin_reply_post(admin=admin, chat_id=chat.id, content="hello")
     page = selectors.MessagePage(messages=[reply], has_more=False)
     row = selectors.chat_list_rows().get(id=chat.id)
+    person = identified_contact(
+        Identity(sub="shop-user-1017", email="ann@shop.example", name="Ann")
+    )
+    merged = services.chat_get_or_create(user=person.user)
+    merged_row = selectors.chat_list_rows().get(id=merged.id)
     real = [
         builders.new_message_event(message),
         builders.admin_feed_message_event(message),
@@ -109,6 +117,7 @@ def test_documented_examples_have_the_shape_of_real_events(
         builders.chat_viewed_event(chat, admin, timezone.now()),
         builders.chat_archive_event(EventType.CHAT_ARCHIVED, row, admin),
         builders.chat_archive_event(EventType.CHAT_UNARCHIVED, row, None),
+        builders.chat_merged_event(merged_row, merged_chat_id=uuid.uuid4()),
         builders.typing_event(chat.id, sender_type=Role.ADMIN, is_typing=True),
         builders.sync_event(chat.id, page, "c-19"),
         builders.error_event(ErrorCode.INVALID, "x", field="content", request_id="c-18"),

@@ -8,6 +8,11 @@ no longer exist fail too.
 Roles (tests/security/conftest.py): anonymous, the owner of the chat at stake, another user, an
 inactive user (logged in, then deactivated) and an admin. Besides its status, every answer given
 to anyone but the owner and support is checked not to contain the owner's private message.
+Two more, on every HTTP endpoint and socket route: the people of the widget embedded on another
+site (chats/embed/), a guest and someone the host site identified, each with a chat of their own,
+who send their desk token and no session (`Authorization: Bearer` on HTTP; on sockets, from the
+host's page, the bearer subprotocol; `Contacts`). On HTTP, unless a row says otherwise, they get
+what anonymous gets: a desk token opens nothing but the widget's own endpoints.
 """
 
 from __future__ import annotations
@@ -19,19 +24,34 @@ import types
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 from anymail.exceptions import AnymailWarning
+from django.conf import settings
 from django.http import HttpResponse
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, path
+from django.utils import timezone
+from freezegun import freeze_time
 
+from chats import services
+from chats.embed import services as embed_services
+from chats.embed.identity import Identity
+from chats.models import SupportChat
 from chats.routing import websocket_urlpatterns
 from desk.api import api
+from notifications import links
 from notifications.models import EmailPreference
-from tests.realtime.conftest import ORIGIN, WebsocketCommunicator
+from tests.realtime.conftest import (
+    EMBED_ORIGIN,
+    ORIGIN,
+    WebsocketCommunicator,
+    bearer_subprotocols,
+    desk_token,
+)
 from tests.security.conftest import FIGURES, ROLES, SECRET, World
 
 # --- Expected answers ----------------------------------------------------------------------------
@@ -59,8 +79,20 @@ def roles(
     other: Answer | int,
     inactive: Answer | int,
     admin: Answer | int,
+    *,
+    guest: Answer | int | None = None,
+    identified: Answer | int | None = None,
 ) -> dict[str, Answer]:
-    given = dict(anonymous=anonymous, owner=owner, other=other, inactive=inactive, admin=admin)
+    """The answer for each role; the embedded widget's people get anonymous's unless given."""
+    given = dict(
+        anonymous=anonymous,
+        owner=owner,
+        other=other,
+        inactive=inactive,
+        admin=admin,
+        guest=anonymous if guest is None else guest,
+        identified=anonymous if identified is None else identified,
+    )
     return {role: a if isinstance(a, Answer) else Answer(a) for role, a in given.items()}
 
 
@@ -77,6 +109,8 @@ def own_chat(role: str) -> Callable[[World, Any], bool]:
             return bool(chat_id == str(world.chat.id))
         if role == "other":
             return bool(chat_id == str(world.other_chat.id))
+        if role in CONTACT_ROLES:  # the one guest, or identified person, of `contacts`
+            return bool(chat_id == str(SupportChat.objects.get(user__contact__kind=role).id))
         # An admin using the widget's endpoints has a chat of their own.
         return chat_id not in (str(world.chat.id), str(world.other_chat.id))
 
@@ -88,7 +122,7 @@ def marked(count: int) -> Callable[[World, Any], bool]:
 
 
 # Who reaches what, by kind of endpoint.
-USER_API = roles(401, 200, 200, 401, 200)
+USER_API = roles(401, 200, 200, 401, 200, guest=200, identified=200)
 ADMIN_API = roles(401, 403, 403, 401, 200)
 ADMIN_PAGE = roles(LOGIN, 403, 403, LOGIN, 200)
 UNKNOWN_CHAT_API = roles(401, 403, 403, 401, 404)
@@ -129,6 +163,47 @@ def _url(url: str | Url) -> Url:
     return url if callable(url) else (lambda world: url)
 
 
+def guest_link(world: World) -> str:
+    """A guest link support made (a new guest each time: the link is the credential)."""
+    contact = embed_services.guest_invite(admin=world.admin, name="Gina").contact
+    return embed_services.guest_link_make(contact).url.removeprefix(settings.SITE_URL)
+
+
+def expired_guest_link(world: World) -> str:
+    made = timezone.now() - timedelta(seconds=settings.DESK_GUEST_LINK_MAX_AGE + 60)
+    with freeze_time(made):
+        return guest_link(world)
+
+
+def forged_guest_link(world: World) -> str:
+    path = guest_link(world)
+    return path[:-3] + ("A" if path[-3] != "A" else "B") + "/"
+
+
+def confirm_link(email: str, *, age: int = 0) -> Url:
+    """A new guest's confirmation link for `email`, signed `age` seconds ago."""
+
+    def make(world: World) -> str:
+        # Made for support (not counted against the client's allowance of new guests).
+        contact = embed_services.guest_create(
+            client="", email="cleo@visitor.example", invited_by=world.admin
+        ).contact
+        with freeze_time(timezone.now() - timedelta(seconds=age)):
+            token = links.confirm_token_make(contact_id=contact.pk, email=email)
+        return f"/email/confirm/{token}/"
+
+    return make
+
+
+def new_guest_secret(world: World) -> dict[str, str]:
+    return {"guest_secret": embed_services.guest_create(client="192.0.2.8").secret}
+
+
+def person(kind: str) -> Callable[[World, Any], bool]:
+    """The body is a token exchange (or /me) for a person of this kind."""
+    return lambda world, body: bool(body["person"]["kind"] == kind and body["token"])
+
+
 def open_link(token: Callable[[World], str]) -> Url:
     return lambda world: f"/email/open/{token(world)}/"
 
@@ -147,6 +222,8 @@ USER_CHAT_BODIES = roles(
     Answer(200, body=own_chat("other")),
     401,
     Answer(200, body=own_chat("admin")),
+    guest=Answer(200, body=own_chat("guest")),
+    identified=Answer(200, body=own_chat("identified")),
 )
 
 # Keyed by the route as the URL configuration spells it; API operations by "METHOD route".
@@ -159,7 +236,7 @@ ROWS: dict[str, list[Case]] = {
         # The owner's message id as a cursor: another user cannot probe someone else's chat.
         get(
             lambda world: f"/api/support_chat/messages?after={world.owner_message.id}",
-            roles(401, 200, 422, 401, 422),
+            roles(401, 200, 422, 401, 422, guest=422, identified=422),
             "after the owner's message",
         ),
     ],
@@ -167,7 +244,13 @@ ROWS: dict[str, list[Case]] = {
         post(
             "/api/support_chat/messages",
             roles(
-                401, message_answer("owner"), message_answer("other"), 401, message_answer("admin")
+                401,
+                message_answer("owner"),
+                message_answer("other"),
+                401,
+                message_answer("admin"),
+                guest=message_answer("guest"),
+                identified=message_answer("identified"),
             ),
             json={"content": "hello"},
         ),
@@ -182,11 +265,75 @@ ROWS: dict[str, list[Case]] = {
                 Answer(200, body=marked(0)),
                 401,
                 Answer(200, body=marked(0)),
+                guest=Answer(200, body=marked(0)),
+                identified=Answer(200, body=marked(0)),
             ),
         ),
     ],
+    # --- REST: the embedded widget's credentials (the credential is in the body: anyone may
+    # trade one; what comes back is that credential's person, never the caller's) ---
+    "POST /api/embed/token": [
+        post(
+            "/api/embed/token", everyone(Answer(200, body=person("guest"))), json=new_guest_secret
+        ),
+        post(
+            "/api/embed/token",
+            everyone(Answer(200, body=person("guest"))),
+            "a guest link",
+            json=lambda world: {"guest_link": guest_link(world).split("/")[2]},
+        ),
+        post(
+            "/api/embed/token",
+            everyone(401),
+            "a forged guest secret",
+            json={"guest_secret": "not-anyones-secret"},
+        ),
+        post(
+            "/api/embed/token",
+            everyone(401),
+            "a forged identity",
+            json={"identity": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"},
+        ),
+        post("/api/embed/token", everyone(422), "no credential", json={}),
+    ],
+    "POST /api/embed/guests": [
+        post("/api/embed/guests", everyone(Answer(201, body=person("guest"))), json={})
+    ],
+    # Only a desk token: a session (even an admin's) is no one here.
+    "GET /api/embed/me": [
+        get(
+            "/api/embed/me",
+            roles(
+                401,
+                401,
+                401,
+                401,
+                401,
+                guest=Answer(200, body=person("guest")),
+                identified=Answer(200, body=person("identified")),
+            ),
+        )
+    ],
+    # A guest names themselves; an identified person's details come from their site.
+    "PATCH /api/embed/me": [
+        Case(
+            "PATCH",
+            _url("/api/embed/me"),
+            roles(401, 401, 401, 401, 401, guest=200, identified=403),
+            json={"name": "New name"},
+        )
+    ],
     # --- REST: admins ---
     "GET /api/admin/chats": [get("/api/admin/chats", ADMIN_API)],
+    "POST /api/admin/guest_links": [
+        post("/api/admin/guest_links", roles(401, 403, 403, 401, 201), json={"name": "Gina"}),
+        post(
+            "/api/admin/guest_links",
+            roles(401, 403, 403, 401, 422),
+            "no name",
+            json={"name": " "},
+        ),
+    ],
     "GET /api/admin/chats/<chat_id>": [
         get(chat_url("/api/admin/chats/{chat}"), ADMIN_API),
         get(chat_url("/api/admin/chats/{chat}", "unknown"), UNKNOWN_CHAT_API, "unknown chat"),
@@ -233,6 +380,10 @@ ROWS: dict[str, list[Case]] = {
     "/api/": [get("/api/", everyone(404))],
     # --- The admins' dashboard ---
     "/desk/": [get("/desk/", ADMIN_PAGE)],
+    "/desk/guest_links": [
+        post("/desk/guest_links", roles(LOGIN, 403, 403, LOGIN, 200), name="Gina"),
+        get("/desk/guest_links", roles(LOGIN, 405, 405, LOGIN, 405), "a GET"),
+    ],
     "/desk/chats/<uuid:chat_id>/": [
         get(chat_url("/desk/chats/{chat}/"), ADMIN_PAGE),
         get(chat_url("/desk/chats/{chat}/", "unknown"), UNKNOWN_CHAT_PAGE, "unknown chat"),
@@ -288,6 +439,28 @@ ROWS: dict[str, list[Case]] = {
             "tampered",
         ),
         post(unsubscribe_link(lambda world: "not-a-token"), everyone(404), "unknown"),
+    ],
+    # --- Links for the embedded widget's guests: the token is the credential, whoever uses it ---
+    "/chat/<str:token>/": [
+        get(guest_link, PUBLIC, "a guest link"),
+        get(expired_guest_link, everyone(404), "expired"),
+        get(forged_guest_link, everyone(404), "forged"),
+        get("/chat/not-a-link/", everyone(404), "garbage"),
+    ],
+    "/email/confirm/<str:token>/": [
+        get(confirm_link("cleo@visitor.example"), PUBLIC, "the guest's link"),
+        # A link for an address the guest no longer gives confirms nothing.
+        get(confirm_link("other@visitor.example"), everyone(409), "another address"),
+        get(
+            lambda world: confirm_link("cleo@visitor.example")(world)[:-3] + "x/",
+            everyone(400),
+            "tampered",
+        ),
+        get(
+            confirm_link("cleo@visitor.example", age=settings.DESK_EMAIL_LINK_MAX_AGE + 60),
+            everyone(410),
+            "expired",
+        ),
     ],
     # --- Django's login pages ---
     "/accounts/login/": [get("/accounts/login/", PUBLIC)],
@@ -390,7 +563,8 @@ FAMILY_ROUTES = [route for route in http_routes() if family_of(route)]
 def request(browser: Client, case: Case, world: World) -> Any:
     url = case.url(world)
     if case.json is not None:
-        return browser.generic(case.method, url, json.dumps(case.json), "application/json")
+        body = case.json(world) if callable(case.json) else case.json
+        return browser.generic(case.method, url, json.dumps(body), "application/json")
     if case.method == "POST":
         return browser.post(url, case.form or {})
     return browser.generic(case.method, url)
@@ -408,14 +582,25 @@ def mismatch(response: Any, expected: Answer, world: World, role: str) -> str | 
     return None
 
 
+@pytest.fixture
+def people(browsers: dict[str, Client], contacts: Contacts) -> dict[str, Client]:
+    """Every role's browser: the session roles', and the embedded widget's people's, who send
+    their desk token and have no session."""
+    bearers = {
+        role: Client(headers={"Authorization": f"Bearer {contacts.tokens[role]}"})
+        for role in CONTACT_ROLES
+    }
+    return {**browsers, **bearers}
+
+
 @pytest.mark.parametrize("route", sorted(ROWS))
 def test_each_role_gets_the_expected_answer(
-    route: str, world: World, browsers: dict[str, Client]
+    route: str, world: World, people: dict[str, Client]
 ) -> None:
     failures = []
     for case in ROWS[route]:
-        for role in ROLES:
-            response = request(browsers[role], case, world)
+        for role, browser in people.items():
+            response = request(browser, case, world)
             problem = mismatch(response, case.expect[role], world, role)
             FIGURES["authorization matrix: HTTP cells checked"] += 1
             if problem:
@@ -427,15 +612,15 @@ def test_each_role_gets_the_expected_answer(
 
 @pytest.mark.parametrize("route", FAMILY_ROUTES)
 def test_each_role_gets_the_familys_answer(
-    route: str, world: World, browsers: dict[str, Client]
+    route: str, world: World, people: dict[str, Client]
 ) -> None:
     family = family_of(route)
     assert family is not None
     url = example_url(family, route)
     failures = []
-    for role in ROLES:
+    for role, browser in people.items():
         for method in ("GET", "POST"):
-            send = browsers[role].get if method == "GET" else browsers[role].post
+            send = browser.get if method == "GET" else browser.post
             response = send(url, follow=family is DJANGO_ADMIN)
             FIGURES["authorization matrix: HTTP cells checked"] += 1
             problem = _family_mismatch(family, role, response)
@@ -520,46 +705,112 @@ def test_unsubscribing_with_someone_elses_link_changes_only_that_links_user(
 SOCKET_ROUTES = [str(pattern.pattern) for pattern in websocket_urlpatterns]
 OPEN = 1000  # accepted and kept open (the code a client would see at a normal close)
 REFUSED = 403  # refused during the handshake: the client sees an HTTP 403 and no socket
+# The session roles, and the embedded widget's people, who open sockets with a desk token.
+CONTACT_ROLES = ("guest", "identified")
+SOCKET_ROLES = (*ROLES, *CONTACT_ROLES)
+
+
+@dataclass(frozen=True)
+class Contacts:
+    """The embedded widget's people (chats/embed/), each with a chat and a desk token."""
+
+    guest_chat: SupportChat
+    identified_chat: SupportChat
+    tokens: Mapping[str, str]
+
+
+@pytest.fixture
+def contacts(world: World) -> Contacts:
+    guest = embed_services.guest_create(client="192.0.2.7", name="Gus").contact
+    identified = embed_services.identified_contact(
+        Identity(sub="shop-user-1017", email="dan@shop.example", name="Dan")
+    )
+    for contact in (guest, identified):
+        services.user_message_post(user=contact.user, content=f"{contact.name}'s question")
+    chats = {chat.user_id: chat for chat in SupportChat.objects.filter(user__contact__isnull=False)}
+    return Contacts(
+        guest_chat=chats[guest.user_id],
+        identified_chat=chats[identified.user_id],
+        tokens={"guest": desk_token(guest.user), "identified": desk_token(identified.user)},
+    )
+
+
+SocketPath = Callable[[World, Contacts], str]
 
 
 @dataclass(frozen=True)
 class SocketCase:
-    path: Callable[[World], str]
+    path: SocketPath
     expect: Mapping[str, int]
     variant: str = ""
 
 
 def socket_roles(
-    anonymous: int, owner: int, other: int, inactive: int, admin: int
+    anonymous: int,
+    owner: int,
+    other: int,
+    inactive: int,
+    admin: int,
+    *,
+    guest: int,
+    identified: int,
 ) -> dict[str, int]:
-    return dict(anonymous=anonymous, owner=owner, other=other, inactive=inactive, admin=admin)
+    return dict(
+        anonymous=anonymous,
+        owner=owner,
+        other=other,
+        inactive=inactive,
+        admin=admin,
+        guest=guest,
+        identified=identified,
+    )
+
+
+def chat_socket(chat: Callable[[World, Contacts], Any]) -> SocketPath:
+    return lambda world, contacts: f"/ws/support_chat/{chat(world, contacts).id}/"
 
 
 SOCKET_ROWS: dict[str, list[SocketCase]] = {
     "ws/support_chat/<str:chat_id>/": [
         # Another user gets 4404, as for a chat that does not exist: no probing of chat ids.
         SocketCase(
-            lambda world: f"/ws/support_chat/{world.chat.id}/",
-            socket_roles(4401, OPEN, 4404, 4401, OPEN),
+            chat_socket(lambda world, contacts: world.chat),
+            socket_roles(4401, OPEN, 4404, 4401, OPEN, guest=4404, identified=4404),
         ),
         SocketCase(
-            lambda world: f"/ws/support_chat/{UNKNOWN_CHAT}/",
-            socket_roles(4401, 4404, 4404, 4401, 4404),
+            chat_socket(lambda world, contacts: contacts.guest_chat),
+            socket_roles(4401, 4404, 4404, 4401, OPEN, guest=OPEN, identified=4404),
+            "a guest's chat",
+        ),
+        SocketCase(
+            chat_socket(lambda world, contacts: contacts.identified_chat),
+            socket_roles(4401, 4404, 4404, 4401, OPEN, guest=4404, identified=OPEN),
+            "an identified person's chat",
+        ),
+        SocketCase(
+            lambda world, contacts: f"/ws/support_chat/{UNKNOWN_CHAT}/",
+            socket_roles(4401, 4404, 4404, 4401, 4404, guest=4404, identified=4404),
             "unknown chat",
         ),
         SocketCase(
-            lambda world: "/ws/support_chat/not-a-uuid/",
-            socket_roles(4401, 4404, 4404, 4401, 4404),
+            lambda world, contacts: "/ws/support_chat/not-a-uuid/",
+            socket_roles(4401, 4404, 4404, 4401, 4404, guest=4404, identified=4404),
             "malformed chat id",
         ),
     ],
     "ws/admin/notifications/": [
         SocketCase(
-            lambda world: "/ws/admin/notifications/", socket_roles(4401, 4403, 4403, 4401, OPEN)
+            lambda world, contacts: "/ws/admin/notifications/",
+            socket_roles(4401, 4403, 4403, 4401, OPEN, guest=4403, identified=4403),
         ),
     ],
     # Any other path.
-    "": [SocketCase(lambda world: "/ws/nothing-here/", socket_roles(*[REFUSED] * 5))],
+    "": [
+        SocketCase(
+            lambda world, contacts: "/ws/nothing-here/",
+            socket_roles(*[REFUSED] * 5, guest=REFUSED, identified=REFUSED),
+        )
+    ],
 }
 
 
@@ -571,14 +822,17 @@ def test_every_socket_route_has_a_row() -> None:
     assert not stale, "socket rows for routes chats/routing.py does not have: " + ", ".join(stale)
 
 
-async def socket_outcome(path: str, cookie: str | None, origin: str | None = ORIGIN) -> int:
-    """How desk answers a socket opened on `path` with this session and Origin."""
+async def socket_outcome(
+    path: str, cookie: str | None, origin: str | None = ORIGIN, bearer: str | None = None
+) -> int:
+    """How desk answers a socket opened on `path` with this session (or desk token) and Origin."""
     from desk.asgi import application
 
     headers = [] if origin is None else [(b"origin", origin.encode())]
     if cookie is not None:
         headers.append((b"cookie", f"sessionid={cookie}".encode()))
-    communicator = WebsocketCommunicator(application, path, headers=headers)
+    subprotocols = None if bearer is None else bearer_subprotocols(bearer)
+    communicator = WebsocketCommunicator(application, path, headers, subprotocols)
     accepted, _ = await communicator.connect(within=5)
     if not accepted:
         await communicator.wait(1)
@@ -597,10 +851,11 @@ async def socket_outcome(path: str, cookie: str | None, origin: str | None = ORI
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("route", sorted(SOCKET_ROWS))
 async def test_each_role_gets_the_expected_socket_answer(
-    route: str, world: World, browsers: dict[str, Client]
+    route: str, world: World, browsers: dict[str, Client], contacts: Contacts, settings: Any
 ) -> None:
     from chats import access, ratelimit
 
+    settings.DESK_EMBED_ORIGINS = [EMBED_ORIGIN]
     cookies = {
         role: browser.cookies["sessionid"].value if "sessionid" in browser.cookies else None
         for role, browser in browsers.items()
@@ -608,12 +863,17 @@ async def test_each_role_gets_the_expected_socket_answer(
     failures = []
     try:
         for case in SOCKET_ROWS[route]:
-            for role in ROLES:
-                got = await socket_outcome(case.path(world), cookies[role])
+            path = case.path(world, contacts)
+            for role in SOCKET_ROLES:
+                if role in CONTACT_ROLES:
+                    # As the widget on the host's page opens it: no cookie, the desk token.
+                    got = await socket_outcome(path, None, EMBED_ORIGIN, contacts.tokens[role])
+                else:
+                    got = await socket_outcome(path, cookies[role])
                 FIGURES["authorization matrix: socket cells checked"] += 1
                 if got != case.expect[role]:
                     failures.append(
-                        f"{case.path(world)} [{case.variant or 'as is'}] as {role}: "
+                        f"{path} [{case.variant or 'as is'}] as {role}: "
                         f"expected {case.expect[role]}, got {got}"
                     )
     finally:

@@ -11,6 +11,7 @@ import runpy
 from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from django.test import Client
@@ -20,9 +21,18 @@ from tests.security.conftest import FIGURES, World
 from tests.security.test_authorization_matrix import ROWS, Case, socket_outcome
 
 # The token in the link is the credential: mailbox providers post here with no session and no
-# CSRF token (RFC 8058 one-click unsubscribe). Nothing else is exempt.
-CSRF_EXEMPT = {"/email/u/<str:token>"}
+# CSRF token (RFC 8058 one-click unsubscribe). And the embedded widget's own endpoints read no
+# cookie at all: their credential is in the body or the Authorization header, which another site
+# cannot make a visitor's browser send (the matrix holds that a session gets nothing there).
+# Nothing else is exempt.
+CSRF_EXEMPT = {
+    "/email/u/<str:token>",
+    "POST /api/embed/token",
+    "POST /api/embed/guests",
+    "PATCH /api/embed/me",
+}
 FOREIGN_ORIGIN = "https://evil.example"
+FORM = "application/x-www-form-urlencoded"
 
 MUTATING = [
     pytest.param(route, case, id=f"{case.method} {route} {case.variant}".strip())
@@ -43,9 +53,10 @@ def strict_browser(user: Any) -> tuple[Client, str]:
 def send(browser: Client, case: Case, world: World, **headers: str) -> Any:
     url = case.url(world)
     if case.json is not None:
-        body, content_type = json.dumps(case.json), "application/json"
+        data = case.json(world) if callable(case.json) else case.json
+        body, content_type = json.dumps(data), "application/json"
     else:
-        body, content_type = "content=Hi", "application/x-www-form-urlencoded"
+        body, content_type = urlencode(case.form or {"content": "Hi"}), FORM
     return browser.generic(case.method, url, body, content_type, headers=headers)
 
 

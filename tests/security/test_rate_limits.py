@@ -113,6 +113,7 @@ def test_the_429_answers_are_documented_in_the_openapi_schema(admin: Any) -> Non
     )
     assert with_429 == [
         "POST /api/admin/chats/{chat_id}/messages",
+        "POST /api/embed/guests",
         "POST /api/support_chat/messages",
     ]
 

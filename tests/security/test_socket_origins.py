@@ -1,4 +1,6 @@
-"""Sockets accept exactly the page origins REST accepts: scheme, host and port.
+"""Sockets accept exactly the page origins REST accepts (scheme, host and port), and the sites that
+embed desk (DESK_EMBED_ORIGINS), whose sockets are never authenticated by the session cookie
+(tests/security/test_embed_socket_auth.py).
 
 The check is desk/runtime/origins.py's. Each case opens the admins' feed as an admin, the most
 valuable socket to hijack, through desk's real ASGI application, with the Host and Origin a browser
@@ -160,3 +162,18 @@ async def test_a_socket_is_accepted_exactly_when_rest_accepts_the_same_origin(
     ]
     rest = await database_sync_to_async(rest_accepts)(origin)
     assert await opens(origin) is rest
+
+
+EMBED_ORIGINS = ["https://shop.example", "http://testserver:9999"]
+
+
+@pytest.mark.parametrize("origin", [*ORIGINS, "https://www.shop.example", "https://shop.example"])
+async def test_a_socket_handshake_is_accepted_exactly_for_rests_origins_and_embed_origins(
+    origin: str, opens: Opens, settings: Any
+) -> None:
+    # Accepted here means let in at the handshake: an embed origin's socket is then closed with
+    # 4401, having no desk token (the admin's cookie is not used).
+    settings.CSRF_TRUSTED_ORIGINS = ["https://support.example.com"]
+    settings.DESK_EMBED_ORIGINS = EMBED_ORIGINS
+    rest = await database_sync_to_async(rest_accepts)(origin)
+    assert await opens(origin) is (rest or origin in EMBED_ORIGINS)

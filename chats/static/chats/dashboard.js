@@ -116,7 +116,31 @@
     const cardOf = (chatId) => list.querySelector(`.chat-card[data-chat-id="${chatId}"]`);
     const cards = () => list.querySelectorAll(".chat-card");
     const hasMorePages = () => !loadMore.hidden;
-    const matchesSearch = (email) => !search || String(email).toLowerCase().includes(search);
+    // The server's search (selectors.chat_search): the user's email, a contact's name, email or
+    // host id. A card made from a message event knows the user's email only: the refresh that
+    // follows brings the rest.
+    const matchesSearch = (item) =>
+      !search ||
+      [item.user_email].concat(personTexts(item.contact)).some((text) =>
+        String(text || "").toLowerCase().includes(search)
+      );
+    const personTexts = (contact) =>
+      contact ? [contact.name, contact.email, contact.external_id] : [];
+
+    // Who, as _chat_card.html shows it: a desk user by email; a contact (the embedded widget) by
+    // name, the email they gave (marked while unconfirmed), the host's id, and guests marked.
+    function setPerson(card, item) {
+      const contact = item.contact || null;
+      card.setAttribute("data-email", item.user_email || "");
+      field(card, "guest").hidden = !contact || contact.kind !== "guest";
+      const name = field(card, "name");
+      D.text(name, contact ? contact.name || "Anonymous" : "");
+      name.hidden = !contact || (Boolean(contact.email) && !contact.name);
+      D.text(field(card, "email"), contact ? contact.email : item.user_email);
+      field(card, "unconfirmed").hidden = !contact || !contact.email || contact.email_confirmed;
+      D.text(field(card, "external-id-value"), (contact && contact.external_id) || "");
+      field(card, "external-id").hidden = !contact || !contact.external_id;
+    }
 
     function setUnread(card, unread) {
       card.setAttribute("data-unread", unread ? "true" : "false");
@@ -150,9 +174,8 @@
     function cardFor(item) {
       const card = fromTemplate("chat-card-template");
       card.setAttribute("data-chat-id", item.id);
-      card.setAttribute("data-email", item.user_email);
       field(card, "link").href = detailUrl.replace(ZERO_ID, item.id);
-      D.text(field(card, "email"), item.user_email);
+      setPerson(card, item);
       setUnread(card, item.unread);
       setCount(card, item.message_count);
       setActivity(card, item.last_message_at, item.created_at);
@@ -183,7 +206,7 @@
     }
 
     function upsert(item) {
-      if (!matchesSearch(item.user_email)) return;
+      if (!matchesSearch(item)) return;
       const old = cardOf(item.id);
       if (old) old.parentNode.removeChild(old);
       place(cardFor(item), Boolean(old));
@@ -262,8 +285,8 @@
       const message = event.message;
       const card = cardOf(event.chat_id);
       if (!card) {
-        if (sender === "user" && !archivedTab && matchesSearch(event.user_email)) {
-          // Shown at once from the event; its message count comes with the refresh.
+        if (sender === "user" && !archivedTab && matchesSearch(event)) {
+          // Shown at once from the event; its message count and contact come with the refresh.
           upsert({
             id: event.chat_id,
             user_email: event.user_email,
@@ -307,6 +330,11 @@
           return archivedTab ? upsert(event.chat) : remove(event.chat_id);
         case "chat_unarchived":
           return archivedTab ? remove(event.chat_id) : upsert(event.chat);
+        case "chat_merged":
+          // A guest's chat joined the chat of the person they signed in as: one card, theirs.
+          lastEventFor[event.merged_chat_id] = eventCount;
+          remove(event.merged_chat_id);
+          return event.chat.archived === archivedTab ? upsert(event.chat) : remove(event.chat_id);
       }
     }
 
@@ -330,6 +358,10 @@
         });
     });
 
+    const guestLink = $("[data-guest-link]");
+    const chatUrlOf = (chatId) => detailUrl.split("?")[0].replace(ZERO_ID, chatId);
+    if (guestLink) guestLinkPanel(guestLink, chatUrlOf);
+
     D.keepRelativeTimes(list);
     D.socket({
       path: "/ws/admin/notifications/",
@@ -344,6 +376,87 @@
         opened = true;
       },
     });
+  }
+
+  // --- Starting a chat with a guest (on the list page) -------------------------------------------
+
+  // The form posts to POST /api/admin/guest_links instead of reloading the page; the answer is
+  // shown as the server renders it without this script: the link to copy and the new chat.
+  function guestLinkPanel(panel, chatUrlOf) {
+    const form = $("[data-guest-link-form]", panel);
+    const submit = $("[data-guest-link-submit]", panel);
+    const errorBox = $("[data-guest-link-error]", panel);
+    const result = $("[data-guest-link-result]", panel);
+    const url = $("[data-guest-link-url]", panel);
+    const copy = $("[data-guest-link-copy]", panel);
+    const inputs = { name: form.elements.name, email: form.elements.email };
+
+    function showError(fieldName, message) {
+      for (const name of Object.keys(inputs)) {
+        if (name === fieldName) {
+          inputs[name].setAttribute("aria-invalid", "true");
+          inputs[name].setAttribute("aria-describedby", errorBox.id);
+        } else {
+          inputs[name].removeAttribute("aria-invalid");
+          inputs[name].removeAttribute("aria-describedby");
+        }
+      }
+      D.text(errorBox, message || "");
+      errorBox.hidden = !message;
+      if (inputs[fieldName]) inputs[fieldName].focus();
+    }
+
+    // The field a 422 names: the last part of its `loc`, whoever found the fault.
+    function fieldOf(error) {
+      const detail = error.status === 422 && error.body && error.body.detail;
+      return Array.isArray(detail) && detail[0] ? detail[0].loc[detail[0].loc.length - 1] : null;
+    }
+
+    form.addEventListener("submit", (submitted) => {
+      submitted.preventDefault();
+      if (submit.disabled) return;
+      submit.disabled = true;
+      showError(null, "");
+      const body = {
+        name: inputs.name.value,
+        email: inputs.email.value.trim() || null,
+        send_email: form.elements.send_email.checked,
+      };
+      D.api("POST", "/api/admin/guest_links", body)
+        .then(
+          (link) => {
+            url.value = link.url;
+            D.text(
+              $("[data-guest-link-expiry]", panel),
+              "Works until " + new Date(link.expires_at).toLocaleString() + "."
+            );
+            $("[data-guest-link-chat]", panel).href = chatUrlOf(link.chat_id);
+            result.hidden = false;
+            inputs.name.value = "";
+            inputs.email.value = "";
+            form.elements.send_email.checked = false;
+            url.focus();
+            url.select();
+          },
+          (error) => showError(fieldOf(error), errorText(error))
+        )
+        .then(() => {
+          submit.disabled = false;
+        });
+    });
+
+    if (navigator.clipboard) {
+      copy.hidden = false;
+      copy.addEventListener("click", () => {
+        navigator.clipboard.writeText(url.value).then(
+          () => {
+            D.text(copy, "Copied");
+            setTimeout(() => D.text(copy, "Copy"), 2000);
+          },
+          () => url.select()
+        );
+      });
+    }
   }
 
   // --- One chat ----------------------------------------------------------------------------------
@@ -398,7 +511,7 @@
       item.className = "message from-" + message.sender_type;
       item.setAttribute("data-message-id", message.id);
       D.text(field(item, "content"), message.content);
-      D.text(field(item, "sender"), message.sender_type === "admin" ? "Support" : config.userEmail);
+      D.text(field(item, "sender"), message.sender_type === "admin" ? "Support" : config.userLabel);
       const time = field(item, "time");
       time.setAttribute("datetime", message.created_at);
       D.text(time, D.time(message.created_at));
@@ -512,6 +625,34 @@
       else fetchAfter();
     }
 
+    // A guest's chat joined the chat of the person they signed in as. On the guest's chat (gone
+    // now): go to the person's. On the person's: the guest's messages, older ones included, are
+    // part of it now; the newest page is read again and each message goes in its place.
+    function onMerged(event) {
+      if (event.merged_chat_id === config.chatId) {
+        stopped = true;
+        location.replace(location.pathname.replace(config.chatId, event.chat_id) + location.search);
+        return;
+      }
+      D.api("GET", chatUrl + "/messages").then((page) => {
+        const shownFrom = oldestStamp();
+        page.messages.forEach(add);
+        if (page.messages.length && stamp(page.messages[0].created_at) < shownFrom) {
+          oldestId = page.messages[0].id;
+          loadEarlier.hidden = !page.has_more;
+        }
+      }, showLoadError);
+    }
+
+    function oldestStamp() {
+      const first = days.querySelector(".message time");
+      return first ? stamp(first.getAttribute("datetime")) : Infinity;
+    }
+
+    function showLoadError(error) {
+      connection.notice("Could not load the merged messages: " + errorText(error));
+    }
+
     // --- sending
 
     function send(content) {
@@ -565,6 +706,8 @@
           return;
         case "messages_read":
           return markRead(event.message_ids, event.read_at);
+        case "chat_merged":
+          return onMerged(event);
         case "error":
           if (event.request_id === "sync") return fetchAfter();
           if (pending[event.request_id] !== undefined) {

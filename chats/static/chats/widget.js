@@ -2,22 +2,37 @@
  * desk: the support-chat widget, and DeskLive, the small browser library it shares with the
  * dashboard. One file, no build step, no framework.
  *
- *   <script src="/static/chats/widget.js" defer></script>                         the widget
+ *   <script src="/static/chats/widget.js" defer></script>                   on desk's own pages
  *   <script src="/static/chats/widget.js" data-desk-widget="off"></script>  DeskLive only
+ *   <script src="https://desk.example/static/chats/widget.js" defer         embedded on another
+ *           data-desk-url="https://desk.example"                            site, optionally for
+ *           data-desk-identity="JWT"></script>                              a signed-in visitor
+ *
+ * On desk's own pages the widget is the signed-in user's, with the session cookie. With
+ * data-desk-url it is embedded on another site (docs/embed.md): it never uses desk's cookies, but
+ * trades the host's identity token, a guest's secret (kept in the host page's localStorage) or a
+ * guest link (data-desk-guest-link) for a short-lived desk token, and sends that as
+ * `Authorization: Bearer` and as a websocket subprotocol. data-desk-mode="page" shows the chat
+ * full page. window.DeskWidget.identify(token) after a sign-in, .reset() after a sign-out.
  *
  * DeskLive:
  *   csrfToken() -> string                          from the csrftoken cookie
- *   api(method, path, body?) -> Promise<json>      rejects with {status, body}; status 0: no answer
- *   socket({path, onEvent, onState, onOpen, onRefused}) -> {send(frame) -> bool, close()}
- *       states "connected" | "reconnecting" | "offline"; backoff with full jitter, 0.5 s .. 30 s;
- *       no reconnect after 4401/4403/4404 (onRefused(code)); onOpen on every (re)connect
+ *   api(method, path, body?, remote?) -> Promise<json>
+ *       rejects with {status, body}; status 0: no answer. remote {url, token}: desk at another
+ *       origin, with a desk token (Authorization: Bearer) and no cookies
+ *   socket({path, base, protocols, onEvent, onState, onOpen, onRefused}) -> {send(frame), close()}
+ *       send -> bool; base: desk's origin (default this page's); protocols() -> subprotocols, asked
+ *       at each connect; states "connected" | "reconnecting" | "offline"; backoff with full
+ *       jitter, 0.5 s .. 30 s; no reconnect after 4401/4403/4404 (onRefused(code)); onOpen on
+ *       every (re)connect
  *   composer(textarea, button, onSubmit(text))     Enter sends, Shift+Enter is a new line
  *   text(element, string)                          textContent, never innerHTML
  *   time(iso) "14:05"; relative(iso) "2 minutes ago"; day(iso) "Monday, January 29"
  *   keepRelativeTimes(root) -> stop()              re-renders [data-relative-time] every 30 s
  *   timing {pollInterval, typingExpiry, typingRepeat, typingIdle}   milliseconds, shared by all
  *
- * The REST API and the websocket events are documented in README.md and docs/events.md.
+ * The REST API and the websocket events are documented in README.md, docs/events.md and
+ * docs/embed.md.
  */
 (() => {
   "use strict";
@@ -34,16 +49,22 @@
     return input ? input.value : "";
   }
 
-  async function api(method, path, body) {
+  async function api(method, path, body, remote) {
     const headers = { Accept: "application/json" };
-    if (method !== "GET") headers["X-CSRFToken"] = csrfToken();
+    if (remote) {
+      if (remote.token) headers.Authorization = "Bearer " + remote.token;
+    } else if (method !== "GET") {
+      headers["X-CSRFToken"] = csrfToken();
+    }
     if (body !== undefined) headers["Content-Type"] = "application/json";
     let response;
     try {
-      response = await fetch(path, {
+      response = await fetch(remote ? remote.url + path : path, {
         method,
         headers,
-        credentials: "same-origin",
+        // Embedded, desk's cookies are not the widget's to use (and browsers block them anyway):
+        // the desk token is its only credential.
+        credentials: remote ? "omit" : "same-origin",
         body: body === undefined ? undefined : JSON.stringify(body),
       });
     } catch (error) {
@@ -63,8 +84,8 @@
 
   const REFUSED = [4401, 4403, 4404];
 
-  function socket({ path, onEvent, onState, onOpen, onRefused }) {
-    const url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + path;
+  function socket({ path, base, protocols, onEvent, onState, onOpen, onRefused }) {
+    const url = (base || location.origin).replace(/^http/, "ws") + path;
     let ws = null;
     let timer = null;
     let attempts = 0;
@@ -75,7 +96,8 @@
       timer = null;
       if (closed) return;
       try {
-        ws = new WebSocket(url);
+        // A credential goes in a subprotocol, never in the URL (URLs end up in logs).
+        ws = protocols ? new WebSocket(url, protocols()) : new WebSocket(url);
       } catch (e) {
         return retry();
       }
@@ -239,10 +261,166 @@
 
   if (script && script.getAttribute("data-desk-widget") === "off") return;
 
+  // --- Embedded on another site: the desk token ---------------------------------------------------
+
+  // The credentials of a widget embedded on another site (docs/embed.md): the host's identity
+  // token, else a guest's secret kept in the host page's localStorage, else a guest link; traded
+  // for a short-lived desk token (POST /api/embed/token) that is renewed before it runs out. No
+  // cookies: browsers block them for a third party, and desk's own would be the wrong person's.
+  function embedding(url, { identity, guestLink, onSession }) {
+    const memory = new Map(); // what storage would hold, where storage is disabled
+    let token = null;
+    let renewTimer = null;
+    let renewing = null;
+
+    // One key per desk, so that two desks embedded on one site keep their guests apart.
+    const key = (name) => `desk-widget:${url}:${name}`;
+    function stored(name) {
+      try {
+        return localStorage.getItem(key(name));
+      } catch (e) {
+        return memory.has(name) ? memory.get(name) : null;
+      }
+    }
+    function store(name, value) {
+      if (value == null) memory.delete(name);
+      else memory.set(name, value);
+      try {
+        if (value == null) localStorage.removeItem(key(name));
+        else localStorage.setItem(key(name), value);
+      } catch (e) {
+        // Storage disabled or full: kept for as long as the page.
+      }
+    }
+
+    const anonymous = { url };
+    const exchange = (body) => api("POST", "/api/embed/token", body, anonymous).then(hold);
+
+    // A desk token and whose it is; renewed at two thirds of its life.
+    function hold(session) {
+      token = session.token;
+      clearTimeout(renewTimer);
+      renewTimer = setTimeout(() => renew().catch(() => {}), (session.expires_in * 2000) / 3);
+      if (session.guest_secret) store("guest", session.guest_secret);
+      onSession(session);
+      return session;
+    }
+
+    function drop() {
+      token = null;
+      clearTimeout(renewTimer);
+    }
+
+    // A desk token for the credentials this browser has, or null: a visitor who has not written
+    // yet has none. An identity token sent with a guest's secret merges the guest's chat into the
+    // person's, and the secret is spent.
+    async function sign() {
+      if (guestLink) return exchange({ guest_link: guestLink });
+      const secret = stored("guest");
+      if (identity) {
+        try {
+          const session = await exchange(secret ? { identity, guest_secret: secret } : { identity });
+          if (secret) store("guest", null);
+          return session;
+        } catch (error) {
+          if (error.status !== 401) throw error;
+          const { reason, detail } = error.body || {};
+          console.error(
+            `desk widget: the identity token was refused (${reason || "unauthenticated"}): ` +
+              `${detail || "no detail"} The visitor chats as a guest instead, if guests are allowed.`
+          );
+          identity = null;
+        }
+      }
+      if (secret) {
+        try {
+          return await exchange({ guest_secret: secret });
+        } catch (error) {
+          if (error.status !== 401) throw error;
+          // Merged into a signed-in person, or deleted: this browser starts afresh.
+          store("guest", null);
+        }
+      }
+      drop();
+      return null;
+    }
+
+    // GET /api/embed/me answers with a fresh token; a token past renewing is exchanged anew.
+    function renew() {
+      renewing =
+        renewing ||
+        (async () => {
+          if (token) {
+            try {
+              return hold(await api("GET", "/api/embed/me", undefined, { url, token }));
+            } catch (error) {
+              if (error.status !== 401) throw error;
+            }
+          }
+          return sign();
+        })().finally(() => (renewing = null));
+      return renewing;
+    }
+
+    // A request with the desk token. Refused (it expired in a sleeping tab, say): renewed once
+    // and sent again.
+    async function call(method, path, body) {
+      try {
+        return await api(method, path, body, { url, token });
+      } catch (error) {
+        if (error.status !== 401) throw error;
+        await renew();
+        return api(method, path, body, { url, token });
+      }
+    }
+
+    function profile() {
+      try {
+        return JSON.parse(stored("profile")) || {};
+      } catch (e) {
+        return {};
+      }
+    }
+
+    return {
+      url,
+      sign,
+      renew,
+      call,
+      profile,
+      hasToken: () => token !== null,
+      protocols: () => ["desk", "desk.bearer." + token],
+      // The visitor's first message: a guest from now on (403 when this desk has no guests).
+      guest: (details) => api("POST", "/api/embed/guests", details, anonymous).then(hold),
+      keepProfile: (details) => store("profile", JSON.stringify(details)),
+      identify(newIdentity) {
+        identity = newIdentity;
+        guestLink = null;
+        drop();
+      },
+      reset() {
+        identity = null;
+        guestLink = null;
+        drop();
+        store("guest", null);
+        store("profile", null);
+      },
+    };
+  }
+
   // --- The widget ---------------------------------------------------------------------------------
 
   const SOCKET_SEND_TIMEOUT = 10000; // a socket send unanswered by then is checked over REST
-  const STATE_LABELS = { connected: "Connected", reconnecting: "Reconnecting…", offline: "Offline" };
+  const STATE_LABELS = {
+    connected: "Connected",
+    reconnecting: "Reconnecting…",
+    offline: "Offline",
+    idle: "Write to start a chat",
+  };
+  const GUESTS_OFF = "Sign in on this site to chat with support.";
+  const option = (name) => (script && script.getAttribute(name)) || null;
+  const deskUrl = option("data-desk-url");
+  const pageMode = option("data-desk-mode") === "page";
 
   const icon = (paths, className) =>
     `<svg class="${className || ""}" viewBox="0 0 24 24" width="24" height="24" fill="none" ` +
@@ -267,13 +445,25 @@
     <div class="scroll">
       <p class="intro">Hi there 👋 Ask us anything: we usually reply within a few hours, and if you
         have left by then, we will email you the answer.</p>
+      <div class="about" hidden>
+        <p class="whoami"><span class="who"></span> <button type="button" class="edit"></button></p>
+        <form class="details" hidden>
+          <label>Your name <input name="name" autocomplete="name" maxlength="200"></label>
+          <label>Your email, for our answers (optional)
+            <input name="email" type="email" autocomplete="email" maxlength="254"></label>
+          <p class="details-error" role="alert" hidden></p>
+          <p class="actions"><button type="submit" class="save">Save</button>
+            <button type="button" class="cancel">Cancel</button></p>
+        </form>
+      </div>
       <button type="button" class="earlier" hidden>Show earlier messages</button>
       <div class="log" role="log" aria-live="polite" aria-label="Conversation with support"></div>
       <p class="seen" hidden>Seen by support</p>
     </div>
     <p class="typing" hidden aria-live="polite">Support is typing…</p>
+    <p class="notice" hidden role="status"></p>
     <p class="signin" hidden><a>Sign in to chat with support</a></p>
-    <form>
+    <form class="composer">
       <textarea rows="1" aria-label="Message to support" placeholder="Write a message…"></textarea>
       <button type="submit" class="send" aria-label="Send message">${icon(SEND)}</button>
     </form>
@@ -317,8 +507,12 @@
     const styles = $("link");
     styles.onload = styles.onerror = () => {
       host.hidden = false;
+      // Measured again now that it is shown: while hidden, the textarea had no height.
+      writing.grow();
+      if (pageMode) setOpen(true);
       openFromLink();
     };
+    // Beside the script, wherever it came from: desk's origin for an embedded widget.
     styles.href = new URL("widget.css", (script && script.src) || location.origin + "/static/chats/").href;
     document.body.appendChild(host);
 
@@ -332,8 +526,13 @@
     const seen = $(".seen");
     const typingHint = $(".typing");
     const signin = $(".signin a");
-    const form = $("form");
+    const notice = $(".notice");
+    const form = $(".composer");
     const textarea = $("textarea");
+    const about = $(".about");
+    const whoami = $(".whoami");
+    const details = $(".details");
+    const detailsError = $(".details-error");
 
     let chat = null; // {id, admin_viewed_at}
     const messages = new Map(); // id -> message, as the API gives it
@@ -349,7 +548,30 @@
     let typingTimer = null;
     let typingSentAt = 0;
     let typingStop = null;
+    let ticker = null;
+    let loadTimer = null;
+    let loaded = false; // the chat is loaded, or known not to exist yet (embedded)
+    let beginning = null;
+    let generation = 0; // bumped when the widget is emptied: answers for before are dropped
+    let guestsOff = false;
     const newest = () => ordered[ordered.length - 1];
+
+    // Embedded on another site, a desk token (embedding() above); on desk's pages, the session.
+    const remote = deskUrl
+      ? embedding(deskUrl.replace(/\/+$/, ""), {
+          identity: option("data-desk-identity"),
+          guestLink: option("data-desk-guest-link"),
+          onSession: signedIn,
+        })
+      : null;
+    const call = (method, path, body) =>
+      remote ? remote.call(method, path, body) : api(method, path, body);
+    // The chat, or null while an embedded person has none (it starts with their first message).
+    const chatLoad = () =>
+      call("GET", "/api/support_chat").catch((error) => {
+        if (error.status === 404 && remote) return null;
+        throw error;
+      });
 
     // --- Rendering ---
 
@@ -524,7 +746,7 @@
       renderBadge();
       if (!(live && live.send({ action: "mark_read" }))) {
         // Failing that, the replies stay unread on the server and the next refresh says so.
-        api("PATCH", "/api/support_chat/mark_read").catch(() => {});
+        call("PATCH", "/api/support_chat/mark_read").catch(() => {});
       }
     }
 
@@ -536,12 +758,14 @@
       noticeReplies();
     }
 
-    const refresh = () => api("GET", "/api/support_chat").then(apply);
+    const refresh = () => call("GET", "/api/support_chat").then(apply);
 
     // Everything stored after the newest message we have, over REST.
     async function catchUp() {
+      // Embedded, before the chat is known: is there one now (our first message, stored)?
+      if (!chat) return remote && begin();
       if (!newest()) return refresh();
-      const page = await api("GET", `/api/support_chat/messages?limit=200&after=${newest().id}`);
+      const page = await call("GET", `/api/support_chat/messages?limit=200&after=${newest().id}`);
       add(page.messages);
       if (page.has_more && page.messages.length) await catchUp();
     }
@@ -602,15 +826,20 @@
     // whose outcome is unknown (the connection died mid-send) is first looked for on the server.
     async function flush() {
       const waiting = pending.some((item) => item.status === "queued" || item.status === "uncertain");
-      if (flushing || !chat || !waiting) return;
+      // Embedded, a first message goes out before there is a chat (it makes one).
+      if (flushing || !waiting || !(chat || (remote && loaded))) return;
       flushing = true;
       try {
         if (pending.some((item) => item.status === "uncertain")) await catchUp();
         for (const item of pending) if (item.status === "uncertain") item.status = "queued";
-        let item;
-        while ((item = pending.find((other) => other.status === "queued"))) await post(item);
+        if (!remote || remote.hasToken() || (await becomeGuest())) {
+          let item;
+          while ((item = pending.find((other) => other.status === "queued"))) await post(item);
+        }
       } catch (error) {
-        // Still offline: the queue waits for the next tick or the network's return.
+        // Still offline: the queue waits for the next tick or the network's return (with no
+        // chat yet there is no tick: it is asked for).
+        if (!chat) setTimeout(flush, timing.pollInterval);
       } finally {
         flushing = false;
         changing(renderPending);
@@ -622,9 +851,10 @@
       if (!("after" in item)) item.after = newest() ? newest().id : null;
       changing(renderPending);
       try {
-        const message = await api("POST", "/api/support_chat/messages", { content: item.content });
+        const message = await call("POST", "/api/support_chat/messages", { content: item.content });
         forget(item);
         add([message], false);
+        if (!chat) begin();
       } catch (error) {
         if (error.status === 0 || error.status >= 500) {
           item.status = "uncertain";
@@ -670,6 +900,8 @@
         changing(renderSeen);
       } else if (event.type === "typing" && event.sender_type === "admin") {
         showTyping(event.is_typing);
+      } else if (event.type === "chat_merged") {
+        reload();
       } else if (event.type === "error") {
         onError(event);
       }
@@ -725,27 +957,107 @@
       // Restored first, so that a message whose answer was lost before the reload is recognised
       // among the stored ones instead of being sent again.
       chat = { id: data.id };
+      loaded = true;
       restore();
       apply(data);
       earlier.hidden = !data.has_more;
       changing(renderPending, true);
-      live = socket({
-        path: `/ws/support_chat/${chat.id}/`,
-        onEvent,
-        onState,
-        onOpen,
-        onRefused: (code) => code === 4401 && signedOut(),
-      });
-      setInterval(tick, timing.pollInterval);
+      connect();
+      ticker = setInterval(tick, timing.pollInterval);
       flush();
     }
 
-    function load() {
-      api("GET", "/api/support_chat").then(start, (error) => {
-        if (error.status === 401) return signedOut();
-        renderConnection("offline");
-        setTimeout(load, timing.pollInterval);
+    let renewedForSocket = false;
+    function connect() {
+      live = socket({
+        path: `/ws/support_chat/${chat.id}/`,
+        base: remote && remote.url,
+        protocols: remote && remote.protocols,
+        onEvent,
+        onState: (state) => {
+          if (state === "connected") renewedForSocket = false;
+          onState(state);
+        },
+        onOpen,
+        onRefused: refusedSocket,
       });
+    }
+
+    function refusedSocket(code) {
+      if (code !== 4401) return;
+      if (!remote) return signedOut();
+      // The desk token ran out (a tab asleep past its renewal): renewed once, then the socket
+      // again. Refused once more before it ever connected, the widget stays on REST polling.
+      if (renewedForSocket) return;
+      renewedForSocket = true;
+      const run = generation;
+      remote.renew().then(() => run === generation && chat && connect(), () => {});
+    }
+
+    // Desk's pages: the session's chat. Embedded: a desk token for the credentials this browser
+    // has, then their chat if there is one (a guest's starts with the first message, never with
+    // a page view).
+    async function opening() {
+      if (!remote) return api("GET", "/api/support_chat");
+      const session = await remote.sign();
+      return session && session.chat_id ? chatLoad() : null;
+    }
+
+    function load() {
+      const run = generation;
+      clearTimeout(loadTimer);
+      return opening().then(
+        (data) => {
+          if (run !== generation) return;
+          if (data) start(data);
+          else idle();
+        },
+        (error) => {
+          if (run !== generation) return;
+          if (error.status === 401) return remote ? unavailable(problem(error)) : signedOut();
+          renderConnection("offline");
+          loadTimer = setTimeout(load, timing.pollInterval);
+        }
+      );
+    }
+
+    // Embedded, no chat yet: the widget waits for the first message.
+    function idle() {
+      loaded = true;
+      renderConnection("idle");
+      flush();
+    }
+
+    // The chat exists now (our first message made it, or support did): load it and go live.
+    function begin() {
+      if (chat || beginning) return beginning;
+      const run = generation;
+      beginning = chatLoad().then(
+        (data) => {
+          beginning = null;
+          if (run === generation && data && !chat) start(data);
+        },
+        () => {
+          beginning = null;
+          if (run === generation) setTimeout(begin, timing.pollInterval);
+        }
+      );
+      return beginning;
+    }
+
+    // Another chat joined this one (the person's guest chat, when they signed in): read again,
+    // so that its messages take their places in order.
+    function reload() {
+      const run = generation;
+      call("GET", "/api/support_chat").then((data) => {
+        if (run !== generation) return;
+        messages.clear();
+        ordered.length = 0;
+        elements.clear();
+        log.querySelectorAll(".msg:not(.pending)").forEach((node) => node.remove());
+        apply(data);
+        earlier.hidden = !data.has_more;
+      }, () => {});
     }
 
     function signedOut() {
@@ -756,9 +1068,151 @@
       renderConnection("offline");
     }
 
+    // Embedded, and this widget cannot chat: a guest link that no longer works, or no guests.
+    function unavailable(reason) {
+      text(notice, reason);
+      notice.hidden = false;
+      form.hidden = true;
+      about.hidden = true;
+      renderConnection("offline");
+    }
+
+    // --- Embedded: who is chatting ---
+
+    // A desk token arrived (an exchange, a renewal, a new guest).
+    function signedIn(session) {
+      showPerson(session.person);
+      // Support, or the same person on another device, started the chat meanwhile.
+      if (session.chat_id && !chat && loaded) begin();
+    }
+
+    // A guest may give a name and an email address: kept in this browser, and on desk once the
+    // guest exists (PATCH /api/embed/me). An identified person's come from their site.
+    function showPerson(person) {
+      const guest = remote && !guestsOff && (!person || person.kind === "guest");
+      about.hidden = !guest;
+      if (!guest) return;
+      const known = person ? { name: person.name, email: person.email } : remote.profile();
+      if (person) remote.keepProfile(known);
+      let line = known.name ? `Chatting as ${known.name}.` : "Chatting as a guest.";
+      if (person && person.email && !person.email_confirmed) {
+        line += ` Open the link we emailed to ${person.email} to get our answers there.`;
+      }
+      text($(".who"), line);
+      text($(".edit"), known.name || known.email ? "Change" : "Add your name and email");
+      // Not while the visitor is typing in it (a token renewal brings the person too).
+      if (!details.hidden) return;
+      details.elements.name.value = known.name || "";
+      details.elements.email.value = known.email || "";
+    }
+
+    function editDetails(on) {
+      details.hidden = !on;
+      whoami.hidden = on;
+      detailsError.hidden = true;
+      if (on) details.elements.name.focus();
+    }
+
+    async function saveDetails(event) {
+      event.preventDefault();
+      const given = {
+        name: details.elements.name.value.trim(),
+        email: details.elements.email.value.trim(),
+      };
+      try {
+        if (remote.hasToken()) {
+          showPerson(await call("PATCH", "/api/embed/me", given));
+        } else {
+          // No guest yet: these go with the first message.
+          remote.keepProfile(given);
+          showPerson(null);
+        }
+        editDetails(false);
+      } catch (error) {
+        text(detailsError, problem(error));
+        detailsError.hidden = false;
+      }
+    }
+
+    // The visitor's first message makes them a guest, with the name and email they gave.
+    async function becomeGuest() {
+      const given = {};
+      for (const [name, value] of Object.entries(remote.profile())) if (value) given[name] = value;
+      try {
+        await remote.guest(given);
+        return true;
+      } catch (error) {
+        if (error.status === 0 || error.status >= 500) throw error;
+        const reason = error.status === 403 ? GUESTS_OFF : problem(error);
+        for (const item of pending) {
+          if (item.status === "queued") Object.assign(item, { status: "failed", error: reason });
+        }
+        if (error.status === 403) {
+          guestsOff = true;
+          unavailable(GUESTS_OFF);
+        }
+        return false;
+      }
+    }
+
+    // Back to an empty widget, for another person (identify) or for nobody (reset).
+    function clear({ keepPending }) {
+      generation += 1;
+      clearTimeout(loadTimer);
+      clearInterval(ticker);
+      if (live) live.close();
+      if (chat && !keepPending) {
+        try {
+          sessionStorage.removeItem(storageKey());
+        } catch (e) {
+          // Nothing was saved.
+        }
+      }
+      live = null;
+      chat = null;
+      loaded = false;
+      beginning = null;
+      renewedForSocket = false;
+      messages.clear();
+      ordered.length = 0;
+      elements.clear();
+      extraUnread = 0;
+      if (!keepPending) pending = [];
+      log.replaceChildren();
+      earlier.hidden = true;
+      notice.hidden = true;
+      form.hidden = false;
+      showTyping(false);
+      changing(renderPending);
+      renderBadge();
+      renderConnection("reconnecting");
+    }
+
+    const controls = {
+      // After the host site's sign-in: the identity token, with this browser's guest secret so
+      // that the guest's chat joins the person's; then the person's chat.
+      identify(token) {
+        if (!remote) return Promise.reject(new Error("DeskWidget.identify: no data-desk-url"));
+        if (typeof token !== "string" || !token) {
+          return Promise.reject(new TypeError("DeskWidget.identify(token): token must be a JWT"));
+        }
+        remote.identify(token);
+        clear({ keepPending: true });
+        return load();
+      },
+      // After the host site's sign-out: nothing of the person stays in this browser.
+      reset() {
+        if (!remote) return Promise.reject(new Error("DeskWidget.reset: no data-desk-url"));
+        remote.reset();
+        clear({ keepPending: false });
+        showPerson(null);
+        return load();
+      },
+    };
+
     async function showEarlier() {
       const height = scroller.scrollHeight;
-      const page = await api("GET", `/api/support_chat/messages?before=${ordered[0].id}`);
+      const page = await call("GET", `/api/support_chat/messages?before=${ordered[0].id}`);
       add(page.messages);
       earlier.hidden = !page.has_more;
       scroller.scrollTop += scroller.scrollHeight - height;
@@ -767,13 +1221,15 @@
     // --- Opening and closing ---
 
     function setOpen(open) {
-      if (open === isOpen) return;
+      // Full page (desk's guest chat), the chat is all there is: it stays open.
+      if (open === isOpen || (pageMode && !open)) return;
       isOpen = open;
       desk.classList.toggle("open", open);
       launcher.setAttribute("aria-expanded", String(open));
       if (open) {
         scrollDown();
-        (form.hidden ? signin : textarea).focus();
+        if (!form.hidden) textarea.focus();
+        else if (!signin.parentNode.hidden) signin.focus();
         markRead();
       } else {
         launcher.focus();
@@ -797,17 +1253,31 @@
     });
     form.addEventListener("submit", (event) => event.preventDefault());
     textarea.addEventListener("input", typed);
-    composer(textarea, $(".send"), submit);
+    const writing = composer(textarea, $(".send"), submit);
     earlier.addEventListener("click", () => showEarlier().catch(() => {}));
+    $(".edit").addEventListener("click", () => editDetails(true));
+    $(".cancel").addEventListener("click", () => editDetails(false));
+    details.addEventListener("submit", saveDetails);
     addEventListener("hashchange", openFromLink);
     addEventListener("online", flush);
     document.addEventListener("visibilitychange", noticeReplies);
 
+    if (pageMode) desk.classList.add("page");
     renderConnection("reconnecting");
     renderBadge();
+    showPerson(null);
     load();
+    return controls;
   }
 
-  if (document.body) mount();
-  else document.addEventListener("DOMContentLoaded", mount);
+  // A sign-in or sign-out may come before the page has finished loading: it waits for the widget.
+  let mounted;
+  const widget = new Promise((resolve) => (mounted = () => resolve(mount())));
+  window.DeskWidget = {
+    identify: (token) => widget.then((ready) => ready.identify(token)),
+    reset: () => widget.then((ready) => ready.reset()),
+  };
+
+  if (document.body) mounted();
+  else document.addEventListener("DOMContentLoaded", mounted);
 })();
