@@ -111,7 +111,8 @@ def test_an_expired_link_is_404(api: Any, admin: Any) -> None:
     "forge",
     [
         lambda token: token[:-2] + ("AA" if not token.endswith("AA") else "BB"),  # signature
-        lambda token: "eyJjIjoxfQ" + token[token.index(":") :],  # another payload
+        # Another contact's id ({"c": 999999}) under this link's signature.
+        lambda token: "eyJjIjo5OTk5OTl9" + token[token.index(":") :],
         lambda token: "not-a-link",
         lambda token: "x" * 600,
     ],
