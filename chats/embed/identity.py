@@ -13,11 +13,10 @@ from typing import Any
 
 import jwt
 from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 
-from chats.errors import UnauthenticatedError
+from chats.errors import InvalidInputError, UnauthenticatedError
 from chats.models import NAME_MAX_LENGTH
+from chats.validation import email_clean, one_line
 
 ALGORITHM = "HS256"
 MAX_LIFETIME = 24 * 3600
@@ -26,7 +25,6 @@ LEEWAY = 60
 # A token far longer than any real one is refused before it is parsed.
 MAX_TOKEN_CHARS = 4096
 SUB_MAX_LENGTH = 255
-EMAIL_MAX_LENGTH = 254
 
 
 @dataclass(frozen=True)
@@ -99,25 +97,19 @@ def _sub(value: object) -> str:
 
 
 def _email(value: object) -> str:
-    if value is None or value == "":
-        return ""
-    if not isinstance(value, str) or len(value) > EMAIL_MAX_LENGTH:
-        raise _invalid("The identity token's `email` must be an email address.")
     try:
-        validate_email(value)
-    except ValidationError:
+        return email_clean(value)
+    except InvalidInputError:
         raise _invalid("The identity token's `email` must be an email address.") from None
-    return value
 
 
 def _name(value: object) -> str:
+    # Unlike a name a guest types, a host's over-long name is cut, not refused.
     if value is None:
         return ""
     if not isinstance(value, str):
         raise _invalid("The identity token's `name` must be a string.")
-    # Control characters dropped; a name is shown on one line of the dashboard.
-    name = "".join(char for char in value if char.isprintable()).strip()
-    return name[:NAME_MAX_LENGTH]
+    return one_line(value)[:NAME_MAX_LENGTH]
 
 
 def _invalid(message: str) -> UnauthenticatedError:

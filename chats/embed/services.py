@@ -17,10 +17,8 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core import signing
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Count, Max
 from django.urls import reverse
 from django.utils import timezone
 
@@ -29,7 +27,6 @@ from chats.embed.identity import Identity, identity_verify
 from chats.embed.tokens import IssuedToken, desk_token_issue
 from chats.errors import InvalidInputError, PermissionDeniedError, UnauthenticatedError
 from chats.models import (
-    NAME_MAX_LENGTH,
     AdminAction,
     ChatAuditEntry,
     Contact,
@@ -41,18 +38,24 @@ from chats.permissions import require_admin, require_current_admin
 from chats.realtime import builders, transport
 from chats.realtime.protocol import ADMINS_GROUP, chat_group
 from chats.services import chat_lock
+from chats.validation import email_clean, name_clean
 
 GUEST_LINK_SALT = "desk.chats.embed.guest_link"
 # A guest's secret: 256 bits, URL-safe; only its SHA-256 is stored.
 SECRET_BYTES = 32
 MAX_SECRET_CHARS = 100
-EMAIL_MAX_LENGTH = 254
 
 
 @dataclass(frozen=True)
 class NewGuest:
     contact: Contact
     secret: str
+
+
+@dataclass(frozen=True)
+class Invited:
+    contact: Contact
+    chat_id: uuid.UUID
 
 
 @dataclass(frozen=True)
@@ -95,36 +98,23 @@ def token_exchange(
     return Exchange(contact, desk_token_issue(contact.user), chat_id.first(), merged)
 
 
-def guest_create(
-    *, client: str, name: object = None, email: object = None, invited_by: User | None = None
-) -> NewGuest:
+def guest_create(*, client: str, name: object = None, email: object = None) -> NewGuest:
     """A new guest, with the secret its browser keeps. No chat yet: that starts with the first
-    message (or, for a guest link, with the admin who made it).
+    message. An address given is confirmed by a link emailed there (`contact_email_given`).
 
     Raises PermissionDeniedError when guests are off (DESK_GUESTS), RateLimitedError past
-    DESK_GUESTS_PER_HOUR for the client address (admins inviting are not counted),
-    InvalidInputError for a bad name or email.
+    DESK_GUESTS_PER_HOUR for the client address, InvalidInputError for a bad name or email.
     """
-    if invited_by is None and not settings.DESK_GUESTS:
+    if not settings.DESK_GUESTS:
         raise PermissionDeniedError("Guests are turned off here: the site must identify you.")
     clean_name = name_clean(name)
     clean_email = email_clean(email)
-    if invited_by is None:
-        ratelimit.take_sync(ratelimit.guests(), ratelimit.client_subject(client), "new guests")
-    secret = secrets.token_urlsafe(SECRET_BYTES)
+    ratelimit.take_sync(ratelimit.guests(), ratelimit.client_subject(client), "new guests")
     with transaction.atomic():
-        user = _contact_user_create()
-        contact = Contact.objects.create(
-            user=user,
-            kind=ContactKind.GUEST,
-            name=clean_name,
-            email=clean_email,
-            secret_hash=secret_hash(secret),
-            invited_by=invited_by,
-        )
+        guest = _guest_add(clean_name, clean_email)
         if clean_email:
-            signals.send_on_commit(signals.contact_email_given, contact=contact)
-    return NewGuest(contact, secret)
+            signals.send_on_commit(signals.contact_email_given, contact=guest.contact)
+    return guest
 
 
 def guest_link_make(contact: Contact) -> GuestLink:
@@ -233,9 +223,11 @@ def guest_merge(*, guest: Contact, into: Contact) -> int:
         chat = chat_lock(into_chat_id)
         moved = SupportMessage.objects.filter(chat=guest_chat).update(chat=chat)
         SupportMessage.objects.filter(chat=chat, sender_id=guest.user_id).update(sender=into.user)
-        latest = SupportMessage.objects.filter(chat=chat).aggregate(Max("created_at"))
-        chat.last_message_at = latest["created_at__max"]
-        chat.message_count = SupportMessage.objects.filter(chat=chat).count()
+        merged = SupportMessage.objects.filter(chat=chat).aggregate(
+            last=Max("created_at"), count=Count("id")
+        )
+        chat.last_message_at = merged["last"]
+        chat.message_count = merged["count"]
         if guest_chat.archived_at is None:
             chat.archived_at = None
         chat.save(update_fields=["last_message_at", "message_count", "archived_at", "updated_at"])
@@ -302,22 +294,19 @@ def guest_email_confirm(*, contact_id: int, email: str) -> bool:
     return True
 
 
-def guest_invite(*, admin: User, name: object, email: object = None) -> NewGuest:
+def guest_invite(*, admin: User, name: object, email: object = None) -> Invited:
     """Support starts a conversation: a guest for this name (and address, taken as confirmed:
-    support typed it), with its chat created now so that support can write first."""
+    support typed it), with its chat created now so that support can write first. Neither
+    DESK_GUESTS nor the allowance of new guests applies: support is not a visitor."""
     require_admin(admin)
+    clean_name = name_clean(name)
+    clean_email = email_clean(email)
     with transaction.atomic():
         require_current_admin(admin)
-        guest = guest_create(client="", name=name, email=None, invited_by=admin)
-        clean_email = email_clean(email)
-        if clean_email:
-            guest.contact.email = clean_email
-            guest.contact.email_confirmed_at = timezone.now()
-            guest.contact.save(update_fields=["email", "email_confirmed_at", "updated_at"])
-            User.objects.filter(pk=guest.contact.user_id).update(email=clean_email)
-        chat = SupportChat.objects.create(user_id=guest.contact.user_id)
+        contact = _guest_add(clean_name, clean_email, confirmed=True, invited_by=admin).contact
+        chat = SupportChat.objects.create(user_id=contact.user_id)
         ChatAuditEntry.objects.create(chat=chat, actor=admin, action=AdminAction.INVITED)
-    return guest
+    return Invited(contact, chat.id)
 
 
 def contact_forget(contact: Contact) -> None:
@@ -331,28 +320,21 @@ def secret_hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def name_clean(value: object) -> str:
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise InvalidInputError("name", "name must be a string.")
-    name = "".join(char for char in value if char.isprintable()).strip()
-    if len(name) > NAME_MAX_LENGTH:
-        raise InvalidInputError("name", f"name may be at most {NAME_MAX_LENGTH} characters.")
-    return name
-
-
-def email_clean(value: object) -> str:
-    if value is None or value == "":
-        return ""
-    if not isinstance(value, str) or len(value) > EMAIL_MAX_LENGTH:
-        raise InvalidInputError("email", "email must be an email address.")
-    email = value.strip()
-    try:
-        validate_email(email)
-    except ValidationError:
-        raise InvalidInputError("email", "email must be an email address.") from None
-    return email
+def _guest_add(
+    name: str, email: str, *, confirmed: bool = False, invited_by: User | None = None
+) -> NewGuest:
+    # The user's email, where reply emails go, is only ever a confirmed address.
+    secret = secrets.token_urlsafe(SECRET_BYTES)
+    contact = Contact.objects.create(
+        user=_contact_user_create(email=email if confirmed else ""),
+        kind=ContactKind.GUEST,
+        name=name,
+        email=email,
+        email_confirmed_at=timezone.now() if confirmed and email else None,
+        secret_hash=secret_hash(secret),
+        invited_by=invited_by,
+    )
+    return NewGuest(contact, secret)
 
 
 def _contact_user_create(email: str = "") -> User:
@@ -411,11 +393,10 @@ def guest_link_create(
     if send_email and not email_clean(email):
         raise InvalidInputError("email", "Give an email address to send the link to.")
     with transaction.atomic():
-        contact = guest_invite(admin=admin, name=name, email=email).contact
-        link = guest_link_make(contact)
-        chat_id = SupportChat.objects.values_list("id", flat=True).get(user_id=contact.user_id)
+        invited = guest_invite(admin=admin, name=name, email=email)
+        link = guest_link_make(invited.contact)
         if send_email:
             signals.send_on_commit(
-                signals.guest_invited, contact=contact, url=link.url, admin=admin
+                signals.guest_invited, contact=invited.contact, url=link.url, admin=admin
             )
-    return link, chat_id
+    return link, invited.chat_id

@@ -13,6 +13,7 @@ deleted or deactivated person's token stops working at once.
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass
 
@@ -86,7 +87,9 @@ def contact_user(user_pk: int | str) -> User | None:
     return User.objects.filter(pk=user_pk, is_active=True, contact__isnull=False).first()
 
 
+@functools.cache
 def _key(secret: str | bytes) -> bytes:
+    # Once per secret and process: every bearer request verifies with it.
     return salted_hmac(KEY_SALT, "key", secret=secret, algorithm="sha256").digest()
 
 

@@ -17,6 +17,7 @@ from datetime import timedelta
 from enum import StrEnum
 
 from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.utils import timezone
 
@@ -129,30 +130,23 @@ def contact_email_deliver(*, email_id: uuid.UUID) -> Delivery:
         message_id=links.contact_email_message_id(email.id),
         metadata={"desk_contact_email": str(email.id)},
     )
-    if confirmation:
-        delivery = email_send(
-            ContactEmail,
-            email,
-            address=email.to_address,
-            build=lambda: emails.confirmation_email_build(
+
+    def build() -> EmailMultiAlternatives:
+        if confirmation:
+            return emails.confirmation_email_build(
                 content,
                 confirm_url=links.confirm_url(contact_id=contact.pk, email=email.to_address),
                 link_lifetime=emails.lifetime_text(settings.DESK_EMAIL_LINK_MAX_AGE),
-            ),
+            )
+        return emails.invitation_email_build(
+            # A fresh link, rather than the one the admin saw: a guest link is a credential,
+            # kept out of the broker and the database.
+            content,
+            chat_url=guest_link_make(contact).url,
+            link_lifetime=emails.lifetime_text(settings.DESK_GUEST_LINK_MAX_AGE),
         )
-    else:
-        delivery = email_send(
-            ContactEmail,
-            email,
-            address=email.to_address,
-            build=lambda: emails.invitation_email_build(
-                # A fresh link, rather than the one the admin saw: a guest link is a credential,
-                # kept out of the broker and the database.
-                content,
-                chat_url=guest_link_make(contact).url,
-                link_lifetime=emails.lifetime_text(settings.DESK_GUEST_LINK_MAX_AGE),
-            ),
-        )
+
+    delivery = email_send(ContactEmail, email, address=email.to_address, build=build)
     if delivery.outcome is Outcome.SENT:
         logger.info("contact email %s: %s sent to contact %s", email_id, email.kind, contact.pk)
     return delivery
