@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -113,3 +115,18 @@ def open_link(message: mail.EmailMessage) -> str:
     found = OPEN_LINK.search(str(message.body))
     assert found, message.body
     return found.group(1)
+
+
+FIXTURES = Path(__file__).parent / "fixtures"
+# UPDATE_EMAIL_FIXTURES=1 make test ARGS="tests/notifications" rewrites them.
+UPDATE_FIXTURES = os.environ.get("UPDATE_EMAIL_FIXTURES") == "1"
+
+
+def assert_matches_fixture(fixture: str, rendered: str) -> None:
+    """A rendered email (or part of one) is its fixture, kept for a reader to open."""
+    path = FIXTURES / fixture
+    if UPDATE_FIXTURES:
+        path.write_text(rendered, encoding="utf-8")
+    assert rendered == path.read_text(encoding="utf-8"), (
+        f"{fixture} is out of date: rerun with UPDATE_EMAIL_FIXTURES=1 and review the diff"
+    )

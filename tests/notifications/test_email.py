@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 import uuid
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,11 +13,8 @@ from freezegun import freeze_time
 from chats.models import SupportMessage
 from notifications import checks, emails, links
 from notifications.models import ReplyEmail
-from tests.notifications.conftest import START, open_link
+from tests.notifications.conftest import START, assert_matches_fixture, open_link
 
-FIXTURES = Path(__file__).parent / "fixtures"
-# UPDATE_EMAIL_FIXTURES=1 make test ARGS="tests/notifications/test_email.py" rewrites them.
-UPDATE = os.environ.get("UPDATE_EMAIL_FIXTURES") == "1"
 SHOWN_HEADERS = [
     "Subject",
     "From",
@@ -77,12 +72,7 @@ def test_the_rendered_email_matches_its_fixture(
 ) -> None:
     settings.DEFAULT_FROM_EMAIL = "Support <support@example.com>"
     rendered = part(emails.reply_email_build(SAMPLE))
-    path = FIXTURES / fixture
-    if UPDATE:
-        path.write_text(rendered, encoding="utf-8")
-    assert rendered == path.read_text(encoding="utf-8"), (
-        f"{fixture} is out of date: rerun with UPDATE_EMAIL_FIXTURES=1 and review the diff"
-    )
+    assert_matches_fixture(fixture, rendered)
 
 
 def test_the_email_has_a_text_and_an_html_part() -> None:

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import uuid
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,7 +28,7 @@ from notifications.models import (
     SuppressionReason,
 )
 from notifications.services import address_suppress
-from tests.notifications.conftest import START, Broker
+from tests.notifications.conftest import START, Broker, assert_matches_fixture
 from tests.notifications.contacts import (
     committed,
     confirm_link,
@@ -40,8 +38,6 @@ from tests.notifications.contacts import (
 
 pytestmark = pytest.mark.django_db
 
-FIXTURES = Path(__file__).parent / "fixtures"
-UPDATE = os.environ.get("UPDATE_EMAIL_FIXTURES") == "1"
 GUS = "gus@example.com"
 
 Run = Callable[..., None]
@@ -266,12 +262,7 @@ def test_the_rendered_email_matches_its_fixture(fixture: str, part: Callable[[An
             link_lifetime="14 days",
         )
     )
-    path = FIXTURES / fixture
-    if UPDATE:
-        path.write_text(rendered, encoding="utf-8")
-    assert rendered == path.read_text(encoding="utf-8"), (
-        f"{fixture} is out of date: rerun with UPDATE_EMAIL_FIXTURES=1 and review the diff"
-    )
+    assert_matches_fixture(fixture, rendered)
 
 
 # --- the link ------------------------------------------------------------------------------------

@@ -4,9 +4,7 @@ chat."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,7 +23,7 @@ from notifications.models import (
     EmailStatus,
     SuppressionReason,
 )
-from tests.notifications.conftest import START, Broker
+from tests.notifications.conftest import START, Broker, assert_matches_fixture
 from tests.notifications.contacts import (
     GUEST_LINK,
     committed,
@@ -36,8 +34,6 @@ from tests.notifications.contacts import (
 
 pytestmark = pytest.mark.django_db
 
-FIXTURES = Path(__file__).parent / "fixtures"
-UPDATE = os.environ.get("UPDATE_EMAIL_FIXTURES") == "1"
 GAIL = "gail@example.com"
 
 Run = Callable[..., None]
@@ -241,12 +237,7 @@ def test_the_rendered_email_matches_its_fixture(fixture: str, part: Callable[[An
             link_lifetime="30 days",
         )
     )
-    path = FIXTURES / fixture
-    if UPDATE:
-        path.write_text(rendered, encoding="utf-8")
-    assert rendered == path.read_text(encoding="utf-8"), (
-        f"{fixture} is out of date: rerun with UPDATE_EMAIL_FIXTURES=1 and review the diff"
-    )
+    assert_matches_fixture(fixture, rendered)
 
 
 def test_support_finds_the_email_and_why_it_was_not_sent_in_the_admin(
