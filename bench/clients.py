@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import statistics
+import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -61,19 +62,30 @@ def median_of(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 
 class Http:
-    """Keep-alive HTTP/1.1 connections to one server, opened as concurrency demands."""
+    """Keep-alive HTTP/1.1 connections to one server, opened as concurrency demands.
+
+    A connection idle for longer than KEEP_IDLE is not reused: the server closes idle ones after
+    its keep-alive timeout (uvicorn's 5 s), and a request on one it is closing would fail.
+    """
+
+    KEEP_IDLE = 3.0
 
     def __init__(self, server: Server) -> None:
         self.port = server.port
-        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter, float]] = []
+
+    async def _connection(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        while self.idle:
+            reader, writer, since = self.idle.pop()
+            if time.monotonic() - since < self.KEEP_IDLE and not reader.at_eof():
+                return reader, writer
+            writer.close()
+        return await asyncio.open_connection("127.0.0.1", self.port)
 
     async def request(
         self, method: str, path: str, session: str, body: object = None
     ) -> tuple[int, bytes]:
-        if self.idle:
-            reader, writer = self.idle.pop()
-        else:
-            reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
+        reader, writer = await self._connection()
         data = json.dumps(body).encode() if body is not None else b""
         head = (
             f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
@@ -83,17 +95,20 @@ class Http:
         )
         writer.write(head.encode() + data)
         status_line = await reader.readline()
+        if not status_line:
+            writer.close()
+            raise ConnectionResetError("the server closed the connection without answering")
         length = 0
         while (line := await reader.readline()) not in (b"\r\n", b""):
             name, _, value = line.partition(b":")
             if name.lower() == b"content-length":
                 length = int(value)
         payload = await reader.readexactly(length)
-        self.idle.append((reader, writer))
+        self.idle.append((reader, writer, time.monotonic()))
         return int(status_line.split()[1]), payload
 
     def close(self) -> None:
-        for _, writer in self.idle:
+        for _, writer, _ in self.idle:
             writer.close()
         self.idle.clear()
 

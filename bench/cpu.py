@@ -50,18 +50,22 @@ class CpuMeter:
 
     def __init__(self, desk: LiveDesk) -> None:
         self.servers = {server.name: psutil.Process(server.process.pid) for server in desk.servers}
-        self.database = urlsplit(desk.env["DATABASE_URL"]).path.lstrip("/")
-        client = redis.Redis.from_url(desk.env["REDIS_URL"])
-        try:
-            self.redis = psutil.Process(int(client.info("server")["process_id"]))
-        except (psutil.Error, redis.RedisError):
-            self.redis = None
-        finally:
-            client.close()
+        # A desk on SQLite and its embedded Redis (the quick start) names neither: its own
+        # scenario counts their CPU by process instead (bench/quickstart.py).
+        self.database = urlsplit(desk.env.get("DATABASE_URL", "sqlite:")).path.lstrip("/")
+        self.redis = None
+        if "REDIS_URL" in desk.env:
+            client = redis.Redis.from_url(desk.env["REDIS_URL"])
+            try:
+                self.redis = psutil.Process(int(client.info("server")["process_id"]))
+            except (psutil.Error, redis.RedisError):
+                self.redis = None
+            finally:
+                client.close()
         self.me = psutil.Process(os.getpid())
 
     def _postgres(self) -> dict[int, psutil.Process]:
-        if connection.vendor != "postgresql":
+        if connection.vendor != "postgresql" or not self.database:
             return {}
         with connection.cursor() as cursor:
             cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", [self.database])

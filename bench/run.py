@@ -1,6 +1,6 @@
 """Every scenario in one run: `make bench` (or `.venv/bin/python -m bench`).
 
-    python -m bench [--tiny] [--only fanout,throughput,connections,admin_list,email]
+    python -m bench [--tiny] [--only fanout,throughput,connections,admin_list,email,quickstart]
 
 Starts the stack on loopback (tests/live.py: PostgreSQL database, two uvicorn processes, a Celery
 worker when the email scenario runs), runs each scenario bounded in time, stops everything it
@@ -28,7 +28,7 @@ from typing import Any
 from bench import report
 from bench.stack import BASE_DIR, StackError, configure, raise_fd_limit
 
-SCENARIOS = ("fanout", "throughput", "connections", "admin_list", "email")
+SCENARIOS = ("fanout", "throughput", "connections", "admin_list", "email", "quickstart")
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,9 @@ class Sizes:
     list_samples: int
     email_chats: int
     email_timeout: float
+    quickstart_users: int
+    quickstart_rate: float
+    quickstart_seconds: float
 
 
 FULL = Sizes(
@@ -64,6 +67,10 @@ FULL = Sizes(
     list_samples=20,
     email_chats=10_000,
     email_timeout=150,
+    # 6,000 messages a minute from 600 people: 10 each, a third of the default allowance.
+    quickstart_users=600,
+    quickstart_rate=100,
+    quickstart_seconds=60,
 )
 TINY = Sizes(
     users=12,
@@ -80,6 +87,9 @@ TINY = Sizes(
     list_samples=3,
     email_chats=9,
     email_timeout=60,
+    quickstart_users=4,
+    quickstart_rate=5,
+    quickstart_seconds=1,
 )
 
 
@@ -119,7 +129,7 @@ def run(sizes: Sizes, only: tuple[str, ...], workdir: Path) -> dict[str, Any]:
     A scenario that fails is recorded under "failed" and the others still run: a run of several
     minutes should not lose every figure to one error.
     """
-    from bench import connections, email_pipeline, fanout, floor
+    from bench import connections, email_pipeline, fanout, floor, quickstart
     from bench.stack import desk_stack, machine, other_processes
 
     started = time.time()
@@ -195,6 +205,14 @@ def run(sizes: Sizes, only: tuple[str, ...], workdir: Path) -> dict[str, Any]:
                 ),
             )
     step("admin_list", lambda: admin_list(sizes, workdir))
+    step(
+        "quickstart",
+        lambda: quickstart.measure(
+            workdir, users=[f"q{n}" for n in range(sizes.quickstart_users)],
+            rate=sizes.quickstart_rate, seconds=sizes.quickstart_seconds,
+            repetitions=sizes.repetitions,
+        ),
+    )  # fmt: skip
     results["busy_at_end"] = other_processes()
     results["seconds"] = round(time.time() - started, 1)
     return results

@@ -2,8 +2,9 @@
 
 Handlers are async so that polling, posting and the admin list never queue behind one another;
 each makes one hop to a request thread for its database work (asgiref's `sync_to_async`, run by
-the pool in desk/runtime/threadpool.py). Sockets use channels' `database_sync_to_async` instead:
-they live outside Django's request cycle, so their hop also closes stale database connections.
+the pool in desk/runtime/threadpool.py). Sockets use channels' `database_sync_to_async` instead
+(on the pool in desk/runtime/database.py): they live outside Django's request cycle, so their hop
+also closes stale database connections.
 """
 
 from __future__ import annotations

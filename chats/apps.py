@@ -16,6 +16,16 @@ class ChatsConfig(AppConfig):
 
         checks.register()
         embed_checks.register()
+        self.connect_session_receivers()
+
+    def connect_session_receivers(self) -> None:
+        # desk/sessions.py: a session row deleted through the ORM leaves the cache too.
+        from django.contrib.sessions.models import Session
+        from django.db.models.signals import post_delete
+
+        from desk.sessions import forget_deleted
+
+        post_delete.connect(forget_deleted, sender=Session, dispatch_uid="desk.sessions.forget")
 
     def connect_access_receivers(self) -> None:
         from django.contrib.auth import get_user_model

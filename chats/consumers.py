@@ -7,8 +7,9 @@ own: who may post, what a valid message is, what gets broadcast, all come from `
 sender's own socket receives its `new_message` exactly like every other socket on the chat.
 
 What both consumers share (admission, frames, errors, keep-alive) is chats/realtime/sockets.py.
-Database work hops to a thread with channels' `database_sync_to_async`, which also closes the
-stale connections a request's end would close on the HTTP side.
+Database work hops to a thread with channels' `database_sync_to_async` (run on a bounded pool of
+threads, desk/runtime/database.py), which also closes the stale connections a request's end would
+close on the HTTP side.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from __future__ import annotations
 import uuid
 from typing import Any, ClassVar
 
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.contrib.auth.models import User
 
@@ -28,6 +28,7 @@ from chats.realtime import transport
 from chats.realtime.builders import sync_event
 from chats.realtime.protocol import ADMINS_GROUP, chat_group
 from chats.realtime.sockets import SocketConsumer, request_id_of
+from desk.runtime.database import database_sync_to_async
 
 # Messages per `sync` reply; `has_more` asks the client to sync again from the last one.
 SYNC_LIMIT = selectors.PAGE_SIZE

@@ -99,6 +99,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+    # Kept open by each thread between requests: the request and socket threads are long-lived and
+    # bounded (below), and opening a SQLite connection (with its PRAGMAs and Django's functions)
+    # on every request was a tenth of a request's CPU.
+    DATABASES["default"]["CONN_MAX_AGE"] = None
 else:
     # Under ASGI each request runs its database work on a thread of its own, so connections are
     # not reused between requests: a pool keeps opening them off the hot path.
@@ -121,6 +125,14 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # (desk/runtime/threadpool.py); more concurrent requests wait for one. Keep it at or below
 # DATABASE_POOL_MAX.
 DESK_REQUEST_THREADS = env_int("DESK_REQUEST_THREADS", 16, minimum=1)
+# Threads each web process keeps for its websockets' database work (desk/runtime/database.py).
+# Together with DESK_REQUEST_THREADS, at or below DATABASE_POOL_MAX: a thread holds one connection.
+# SQLite lets one writer at a time in, and most socket work writes: one thread there.
+DESK_SOCKET_DATABASE_THREADS = env_int(
+    "DESK_SOCKET_DATABASE_THREADS",
+    1 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3" else 4,
+    minimum=1,
+)
 
 # --- Slow clients (desk/runtime/server.py, desk/runtime/threadpool.py) ----------------------------
 # Seconds, each answered 408 with the connection closed when it runs out: for a request's headers
@@ -455,9 +467,22 @@ SILENCED_SYSTEM_CHECKS = [
 ]
 
 # --- Sessions (desk/sessions.py) -----------------------------------------------------------------
-# Django's database sessions; a session cookie of a shape Django never makes (a NUL in it, which
-# PostgreSQL cannot even be asked about) is no session, so its holder is anonymous.
+# Django's cached database sessions: read from Redis, written to the database and Redis (a request
+# that reads its session no longer costs a query). A session cookie of a shape Django never makes
+# (a NUL in it, which PostgreSQL cannot even be asked about) is no session: its holder is anonymous.
 SESSION_ENGINE = "desk.sessions"
+SESSION_CACHE_ALIAS = "sessions"
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "sessions": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        # Beside the channel layer's keys, under the same per-desk prefix.
+        "KEY_PREFIX": f"{DESK_CHANNEL_PREFIX}:sessions",
+        # With Redis away, a request waits this long before reading its session from the database.
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+    },
+}
 
 # --- Error reports (desk/debug.py) ---------------------------------------------------------------
 # Django hides settings named like secrets; these also mask the credentials inside URL-shaped

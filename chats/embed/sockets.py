@@ -25,11 +25,11 @@ from __future__ import annotations
 from typing import Any
 
 from channels.auth import AuthMiddlewareStack
-from channels.db import database_sync_to_async
 from django.contrib.auth.models import AnonymousUser, User
 
 from chats.embed.tokens import contact_user, desk_token_user_pk
 from chats.errors import UnauthenticatedError
+from desk.runtime.database import database_sync_to_async
 from desk.runtime.origins import origin_embeds
 
 SUBPROTOCOL = "desk"

@@ -25,7 +25,6 @@ from typing import Any, ClassVar
 
 from channels.auth import get_user
 from channels.consumer import get_handler_name
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -51,6 +50,7 @@ from chats.realtime.protocol import (
     for_role,
     user_group,
 )
+from desk.runtime.database import database_sync_to_async
 
 logger = logging.getLogger(__name__)
 

@@ -44,9 +44,15 @@ def broadcast(deliveries: list[Delivery]) -> None:
 
 
 async def group_send_all(layer: BaseChannelLayer, deliveries: list[Delivery]) -> None:
-    # One hop to the event loop for all of a write's events; sequential, so they arrive in order.
-    for group, event in deliveries:
-        await layer.group_send(group, {"type": LAYER_EVENT, "event": event})
+    # One hop to the event loop for all of a write's events, in order. desk's Redis layer sends
+    # them all in the same two trips to Redis (desk/runtime/layers.py); others, one by one.
+    sends = [(group, {"type": LAYER_EVENT, "event": event}) for group, event in deliveries]
+    send_many = getattr(layer, "group_send_many", None)
+    if send_many is not None:
+        await send_many(sends)
+        return
+    for group, message in sends:
+        await layer.group_send(group, message)
 
 
 async def typing_send(chat_id: uuid.UUID, *, sender_type: Role, is_typing: bool) -> None:

@@ -96,3 +96,30 @@ def test_the_report_writes_the_json_and_replaces_only_the_table_in_the_docs(
     for scenario in ("1 fan-out", "2 throughput", "3 connections", "4 admin list", "5 email"):
         assert f"| {scenario} |" in page
     assert json.loads((tmp_path / "latest.json").read_text())["email"]["duplicates"] == 0
+
+
+def test_the_quick_start_accepts_and_delivers_every_message(results: dict[str, Any]) -> None:
+    quick = results["quickstart"]
+    sizes = run.TINY
+    assert quick["sent"] == sizes.quickstart_rate * sizes.quickstart_seconds * sizes.repetitions
+    assert (quick["errors"], quick["lost_user"], quick["lost_admin"]) == (0, 0, 0)
+    assert quick["quickstart_cpu_ms_per_message"]["web"] > 0
+
+
+def test_the_quick_start_runs_with_its_own_defaults_not_the_callers_settings(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from bench.quickstart import quickstart_environment
+
+    for name, value in {
+        "DATABASE_URL": "postgres://elsewhere/db",
+        "REDIS_URL": "redis://elsewhere:6379/0",
+        "DEBUG": "false",
+        "DESK_MESSAGES_PER_MINUTE": "1000000",
+    }.items():
+        monkeypatch.setenv(name, value)
+
+    env = quickstart_environment(tmp_path, 8123)
+
+    assert not {"DATABASE_URL", "REDIS_URL", "DEBUG", "DESK_MESSAGES_PER_MINUTE"} & set(env)
+    assert (env["DESK_DATA_DIR"], env["PORT"]) == (str(tmp_path), "8123")

@@ -48,6 +48,14 @@ def stored_after(chat: SupportChat, message_id: str) -> list[str]:
     ]
 
 
+async def message_arrived(socket: Any, content: str) -> None:
+    """Read the socket's events until the new_message carrying `content`."""
+    while True:
+        event = await socket.event()
+        if event["type"] == "new_message" and event["message"]["content"] == content:
+            return
+
+
 @pytest.fixture
 def small_sync_pages(monkeypatch: pytest.MonkeyPatch) -> int:
     # Several pages from a handful of messages, so paging itself is exercised.
@@ -73,10 +81,12 @@ async def test_every_message_missed_while_disconnected_arrives_once_in_order(
     console = await ws(chat_path(chat.id), admin)
     other_tab = await ws(chat_path(chat.id), user)
     await rest(admin, "post", f"/admin/chats/{chat.id}/messages", {"content": "REST reply 1"})
+    # Each socket write is stored before the next is sent: sockets' database work runs on several
+    # threads, so two sent at once could be stored in either order.
     await console.send(action="send_message", content="socket reply")
-    await console.event()
+    await message_arrived(console, "socket reply")
     await other_tab.send(action="send_message", content="from the other tab")
-    await console.event()
+    await message_arrived(console, "from the other tab")
     await rest(user, "post", "/support_chat/messages", {"content": "REST from the user"})
     await rest(admin, "post", f"/admin/chats/{chat.id}/messages", {"content": "REST reply 2"})
 

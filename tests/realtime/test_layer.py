@@ -9,9 +9,9 @@ import time
 from typing import Any
 
 import pytest
-from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.db import connection
 from django.test import override_settings
 
@@ -19,6 +19,7 @@ from chats import services
 from chats.models import SupportChat
 from chats.permissions import Role
 from chats.realtime import protocol, transport
+from desk.runtime.database import database_sync_to_async as socket_database
 from desk.runtime.layers import RedisChannelLayer
 from tests.realtime.conftest import ADMIN_PATH, OpenSocket, Socket, chat_path
 from tests.settings_env import FreshDesk
@@ -81,6 +82,45 @@ async def test_nothing_is_counted_while_every_event_is_delivered(redis_layer: st
         await layer.group_send("chat.fine", {"type": "desk.event", "event": {"n": n}})
     assert [(await layer.receive(channel))["event"]["n"] for _ in range(20)] == list(range(20))
     assert layer.dropped == 0
+
+
+# --- Several groups in one send ------------------------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_one_send_to_several_groups_reaches_each_group_in_order(redis_layer: str) -> None:
+    layer = get_channel_layer()
+    assert isinstance(layer, RedisChannelLayer)
+    in_chat, in_both = await layer.new_channel(), await layer.new_channel()
+    await layer.group_add("chat.one", in_chat)
+    await layer.group_add("chat.one", in_both)
+    await layer.group_add("admins.all", in_both)
+    await layer.group_send_many(
+        [
+            ("chat.one", {"type": "desk.event", "event": {"n": 1}}),
+            ("admins.all", {"type": "desk.event", "event": {"n": 2}}),
+            ("nobody.here", {"type": "desk.event", "event": {"n": 3}}),
+        ]
+    )
+    assert (await layer.receive(in_chat))["event"] == {"n": 1}
+    assert [(await layer.receive(in_both))["event"]["n"] for _ in range(2)] == [1, 2]
+    assert layer.dropped == 0
+
+
+@pytest.mark.asyncio
+async def test_a_send_after_redis_lost_its_scripts_is_delivered_once(redis_layer: str) -> None:
+    # A Redis restart forgets the delivery script sent by hash: it is loaded again and sent once.
+    layer = get_channel_layer()
+    assert isinstance(layer, RedisChannelLayer)
+    channel = await layer.new_channel()
+    await layer.group_add("chat.flushed", channel)
+    await layer.connection(0).script_flush()
+    await layer.group_send("chat.flushed", {"type": "desk.event", "event": {"n": 1}})
+    await layer.group_send("chat.flushed", {"type": "desk.event", "event": {"n": 2}})
+    assert [(await layer.receive(channel))["event"]["n"] for _ in range(2)] == [1, 2]
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.3):
+            await layer.receive(channel)
 
 
 # --- A burst while the process is busy -----------------------------------------------------------
@@ -196,10 +236,13 @@ async def test_with_the_librarys_default_capacity_the_same_burst_loses_events_al
 async def test_events_reach_sockets_while_the_database_thread_is_busy(
     ws: OpenSocket, layer: str, user: Any, chat: SupportChat
 ) -> None:
-    # All of a process's socket database work shares one thread; delivering an event must not
-    # queue behind it (channels' default dispatch would, once per event per socket).
+    # A process's socket database work runs on a few threads (one on SQLite); delivering an event
+    # must not queue behind them (channels' default dispatch would, once per event per socket).
     widget = await ws(chat_path(chat.id), user)
-    busy = asyncio.create_task(sync_to_async(time.sleep)(2.0))
+    threads = settings.DESK_SOCKET_DATABASE_THREADS
+    busy = asyncio.gather(
+        *(socket_database(time.sleep)(2.0) for _ in range(threads)),
+    )
     await asyncio.sleep(0.1)
     await transport.typing_send(chat.id, sender_type=Role.ADMIN, is_typing=True)
     assert (await widget.event(within=1.0))["type"] == "typing"
