@@ -3,6 +3,7 @@
 Every request of a signed-in person reads their session. Django's `cached_db` engine reads it from
 the cache (Redis, the `sessions` alias in settings) and goes to the database only on a miss, so
 the database stays the record: a session is written to both, and a logout deletes it from both.
+The store uses one Redis client per process (`sessions_cache`), not Django's client per context.
 A session deleted straight from the database (Django admin, `clearsessions`, a script using the
 ORM) leaves the cache too (`forget_deleted`, connected to Session's post_delete), so deleting the
 row still ends it at once. If Redis does not answer, sessions are read from the database.
@@ -15,21 +16,51 @@ unknown one is: the visitor is anonymous, on HTTP and websockets alike.
 
 from __future__ import annotations
 
+import json
 import logging
+import threading
 from typing import Any
 
 from django.conf import settings
 from django.contrib.sessions.backends import cached_db, db
 from django.contrib.sessions.backends.base import VALID_KEY_CHARS
 from django.contrib.sessions.models import Session
-from django.core.cache import caches
+from django.core.cache import BaseCache, caches
 
 KEY_CHARACTERS = frozenset(VALID_KEY_CHARS)
 
 logger = logging.getLogger(__name__)
 
 
+_shared: dict[str, BaseCache] = {}
+_shared_lock = threading.Lock()
+
+
+def sessions_cache() -> BaseCache:
+    """The sessions cache's one client in this process, shared by every thread and task.
+
+    Django's `caches[alias]` keeps a client per asyncio context under ASGI, and each Redis client
+    opens its own connection pool: every websocket held a Redis connection of its own for its
+    whole life (8 KB more per idle socket, and slower handshakes), and every request opened one.
+    redis-py's pool is thread-safe. Keyed by the alias's settings, so a test that overrides them
+    gets a client of its own.
+    """
+    config = settings.CACHES[settings.SESSION_CACHE_ALIAS]
+    key = json.dumps(config, sort_keys=True, default=str)
+    with _shared_lock:
+        cache = _shared.get(key)
+        if cache is None:
+            cache = _shared[key] = caches.create_connection(settings.SESSION_CACHE_ALIAS)
+        return cache
+
+
 class SessionStore(cached_db.SessionStore):
+    def __init__(self, session_key: str | None = None) -> None:
+        # cached_db's __init__ without its `caches[alias]` (see sessions_cache): its attribute
+        # (not in django-stubs), which its exists() and save() use, is the shared client.
+        db.SessionStore.__init__(self, session_key)
+        self._cache = sessions_cache()
+
     # Django's hook for checking a key before using it (not in django-stubs).
     def _validate_session_key(self, key: Any) -> bool:
         valid = super()._validate_session_key(key)  # type: ignore[misc]
@@ -38,7 +69,7 @@ class SessionStore(cached_db.SessionStore):
     def load(self) -> dict[str, Any]:
         # cached_db's, with the cache write after a miss guarded as its read is: with Redis down,
         # a session read from the database is still a session (cached_db failed the request).
-        cache = caches[settings.SESSION_CACHE_ALIAS]
+        cache = sessions_cache()
         try:
             data: dict[str, Any] | None = cache.get(self.cache_key)
         except Exception:
@@ -74,8 +105,6 @@ class SessionStore(cached_db.SessionStore):
 def forget_deleted(sender: type[Session], instance: Session, **kwargs: Any) -> None:
     """post_delete of a Session row: its cached copy goes too."""
     try:
-        caches[settings.SESSION_CACHE_ALIAS].delete(
-            SessionStore.cache_key_prefix + instance.session_key
-        )
+        sessions_cache().delete(SessionStore.cache_key_prefix + instance.session_key)
     except Exception:
         logger.exception("could not delete a session from the cache")

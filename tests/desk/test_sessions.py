@@ -9,6 +9,7 @@ answer. Run on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -166,3 +167,16 @@ def test_without_redis_a_logout_still_ends_the_session(user: Any) -> None:
     assert browser.post("/accounts/logout/").status_code in (200, 302)
 
     assert browser.get("/api/support_chat").status_code == 401
+
+
+@pytest.mark.asyncio
+async def test_every_socket_and_thread_shares_one_sessions_client() -> None:
+    # Django's caches[alias] made one Redis client, with its own connection, per asyncio context:
+    # one per open websocket.
+    async def in_a_task_of_its_own() -> object:
+        return SessionStore()._cache
+
+    in_tasks = await asyncio.gather(*(in_a_task_of_its_own() for _ in range(3)))
+    in_a_thread = await asyncio.to_thread(lambda: SessionStore()._cache)
+
+    assert len({id(client) for client in [*in_tasks, in_a_thread]}) == 1
