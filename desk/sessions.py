@@ -16,7 +16,6 @@ unknown one is: the visitor is anonymous, on HTTP and websockets alike.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from typing import Any
@@ -32,7 +31,9 @@ KEY_CHARACTERS = frozenset(VALID_KEY_CHARS)
 logger = logging.getLogger(__name__)
 
 
-_shared: dict[str, BaseCache] = {}
+# The sessions alias's settings and the client made from them; replaced only when the settings
+# object changes (a test overriding CACHES).
+_shared: tuple[object, BaseCache] | None = None
 _shared_lock = threading.Lock()
 
 
@@ -42,16 +43,17 @@ def sessions_cache() -> BaseCache:
     Django's `caches[alias]` keeps a client per asyncio context under ASGI, and each Redis client
     opens its own connection pool: every websocket held a Redis connection of its own for its
     whole life (8 KB more per idle socket, and slower handshakes), and every request opened one.
-    redis-py's pool is thread-safe. Keyed by the alias's settings, so a test that overrides them
-    gets a client of its own.
+    redis-py's pool is thread-safe. Every request calls this, so the usual answer takes no lock.
     """
-    config = settings.CACHES[settings.SESSION_CACHE_ALIAS]
-    key = json.dumps(config, sort_keys=True, default=str)
-    with _shared_lock:
-        cache = _shared.get(key)
-        if cache is None:
-            cache = _shared[key] = caches.create_connection(settings.SESSION_CACHE_ALIAS)
-        return cache
+    global _shared
+    config: object = settings.CACHES[settings.SESSION_CACHE_ALIAS]
+    shared = _shared
+    if shared is None or shared[0] is not config:
+        with _shared_lock:
+            shared = _shared
+            if shared is None or shared[0] is not config:
+                shared = _shared = (config, caches.create_connection(settings.SESSION_CACHE_ALIAS))
+    return shared[1]
 
 
 class SessionStore(cached_db.SessionStore):

@@ -193,17 +193,18 @@ class RedisChannelLayer(core.RedisChannelLayer):
         # restart: every call then fails alike (nothing was delivered), so they are sent again once
         # the script is loaded.
         connection = self.connection(index)
-        for attempt in range(2):
+
+        async def send() -> list[int]:
             pipe = connection.pipeline(transaction=False)
             for keys, args in calls:
                 pipe.evalsha(_GROUP_SEND_SHA, len(keys), *keys, *args)
-            try:
-                return [int(full) for full in await pipe.execute()]
-            except NoScriptError:
-                if attempt:
-                    raise
-                await connection.script_load(_GROUP_SEND_LUA)
-        raise AssertionError("unreachable")
+            return [int(full) for full in await pipe.execute()]
+
+        try:
+            return await send()
+        except NoScriptError:
+            await connection.script_load(_GROUP_SEND_LUA)
+            return await send()
 
 
 class _CountingBuffer(core.BoundedQueue):
