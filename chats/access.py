@@ -39,6 +39,7 @@ from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError
 
 from chats.realtime.protocol import LAYER_RECHECK, user_group
+from desk.runtime.reconnect import reconnect_once
 
 logger = logging.getLogger(__name__)
 
@@ -194,7 +195,12 @@ def _entry() -> tuple[Redis, tuple[AsyncScript, AsyncScript]]:
     loop = asyncio.get_running_loop()
     entry = _clients.get(loop)
     if entry is None:
-        client = Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
+        client = Redis.from_url(
+            settings.REDIS_URL,
+            socket_timeout=2,
+            socket_connect_timeout=2,
+            retry=reconnect_once(),
+        )
         entry = (client, (client.register_script(_CLAIM_LUA), client.register_script(_RENEW_LUA)))
         _clients[loop] = entry
     return entry

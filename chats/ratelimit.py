@@ -43,6 +43,7 @@ from redis.commands.core import AsyncScript, Script
 from redis.exceptions import RedisError
 
 from chats.errors import RateLimitedError
+from desk.runtime.reconnect import reconnect_once
 
 logger = logging.getLogger(__name__)
 
@@ -189,7 +190,10 @@ def _script() -> AsyncScript:
     entry = by_url.get(settings.REDIS_URL)
     if entry is None:
         client = Redis.from_url(
-            settings.REDIS_URL, socket_timeout=_TIMEOUT, socket_connect_timeout=_TIMEOUT
+            settings.REDIS_URL,
+            socket_timeout=_TIMEOUT,
+            socket_connect_timeout=_TIMEOUT,
+            retry=reconnect_once(),
         )
         entry = (client, client.register_script(_GCRA_LUA))
         by_url[settings.REDIS_URL] = entry

@@ -33,6 +33,8 @@ from channels_redis import core
 from redis.asyncio import BlockingConnectionPool
 from redis.exceptions import NoScriptError
 
+from desk.runtime.reconnect import reconnect_once
+
 logger = logging.getLogger(__name__)
 
 # Connections each process keeps to Redis for the layer, and how long (s) a command waits for one.
@@ -78,13 +80,18 @@ class RedisChannelLayer(core.RedisChannelLayer):
         # redis-py 8 caps a connection pool at 100 and fails the 101st concurrent command at once
         # (MaxConnectionsError). Hundreds of sockets acting together (a crowd connecting, or their
         # access re-checks a minute later) then lost actions. A blocking pool of that size makes
-        # the rest wait a moment for a connection instead.
+        # the rest wait a moment for a connection instead. Its connections reconnect once when
+        # Redis closed them (a restart): see desk/runtime/reconnect.py.
         host = dict(self.hosts[index])
         address = host.pop("address", None)
         if address is None:
             return super().create_pool(index)
         return BlockingConnectionPool.from_url(
-            address, max_connections=POOL_CONNECTIONS, timeout=POOL_WAIT, **host
+            address,
+            max_connections=POOL_CONNECTIONS,
+            timeout=POOL_WAIT,
+            retry=reconnect_once(),
+            **host,
         )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
