@@ -7,6 +7,7 @@ message that names the variable, never a traceback from deep inside a library.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -296,6 +297,17 @@ if _webhook_secret is not None and (
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Support <support@localhost>")
 # How long the "open the conversation" link in a reply email works.
 DESK_EMAIL_LINK_MAX_AGE = env_int("DESK_EMAIL_LINK_MAX_AGE", 14 * 86400, minimum=3600)
+# Replies by email (docs/emails.md): the domain whose mail the provider posts to
+# /email/anymail/<provider>/inbound/. Set, each reply email carries Reply-To:
+# reply+<signed chat token>@<this domain>, and a reply to it becomes the person's chat message.
+DESK_INBOUND_DOMAIN = env_str("DESK_INBOUND_DOMAIN").lower().rstrip(".")
+if DESK_INBOUND_DOMAIN and not re.fullmatch(
+    r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]", DESK_INBOUND_DOMAIN
+):
+    raise ImproperlyConfigured(
+        f"DESK_INBOUND_DOMAIN={DESK_INBOUND_DOMAIN!r} is not a domain name: give the bare "
+        "domain the provider receives mail for (e.g. reply.example.com; punycode for IDN)."
+    )
 
 # --- Password reset (desk/accounts.py) -----------------------------------------------------------
 # Reset requests an hour, per email address asked about and per client address (REMOTE_ADDR;

@@ -1,4 +1,5 @@
-"""The email records in Django admin: the answer to "why did this customer get no email?".
+"""The email records in Django admin: the answer to "why did this customer get no email?", and
+to "what became of the email they sent us?".
 
 Search any of them by the customer's email address. Records are written by desk alone and are
 read-only here; only a suppression can be deleted, to write to that address again.
@@ -12,6 +13,7 @@ from django.http import HttpRequest
 from notifications.models import (
     ContactEmail,
     EmailPreference,
+    InboundEmail,
     ReplyDecision,
     ReplyEmail,
     ReplyEmailClick,
@@ -163,3 +165,32 @@ class SuppressedAddressAdmin(ReadOnlyAdmin):
     # Deleting the row is how support lets desk write to a fixed address again.
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return True
+
+
+@admin.register(InboundEmail)
+class InboundEmailAdmin(ReadOnlyAdmin):
+    """Every email a provider posted to an inbound webhook: posted to its chat, or why not.
+    Deletable (an email naming no chat stays until deleted); deleting one unposts nothing."""
+
+    list_display = ("received_at", "sender", "subject", "outcome", "ignored_reason", "esp_name")
+    list_filter = ("outcome", "ignored_reason", "esp_name")
+    search_fields = ("sender", "recipient", "subject", "=message_id", "=id")
+    date_hierarchy = "received_at"
+    fields = (
+        "id",
+        "received_at",
+        "esp_name",
+        "message_id",
+        "sender",
+        "recipient",
+        "subject",
+        "outcome",
+        "ignored_reason",
+        "chat",
+        "posted",
+        "text",
+    )
+    readonly_fields = fields
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return admin.ModelAdmin.has_delete_permission(self, request, obj)

@@ -8,7 +8,7 @@ class NotificationsConfig(AppConfig):
     verbose_name = "Emails"
 
     def ready(self) -> None:
-        from anymail.signals import tracking
+        from anymail.signals import inbound, tracking
 
         from chats.signals import chat_merged, contact_email_given, guest_invited, message_created
         from notifications import checks, receivers
@@ -22,4 +22,5 @@ class NotificationsConfig(AppConfig):
         )
         chat_merged.connect(receivers.chat_merged_move, dispatch_uid="notifications.merge")
         tracking.connect(receivers.tracking_event, dispatch_uid="notifications.tracking")
+        inbound.connect(receivers.inbound_event, dispatch_uid="notifications.inbound")
         checks.register()

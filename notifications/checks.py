@@ -5,7 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from django.core.checks import CheckMessage, Error
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, Warning
 from django.core.checks import register as register_check
 
 from notifications import links
@@ -19,6 +20,22 @@ HEADER_VALUE_MAX = 77
 
 def register() -> None:
     register_check(email_headers_fit)
+    register_check(inbound_webhooks_on)
+
+
+def inbound_webhooks_on(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Reply emails do not invite replies that no webhook could receive."""
+    if not settings.DESK_INBOUND_DOMAIN or settings.ANYMAIL.get("WEBHOOK_SECRET"):
+        return []
+    return [
+        Warning(
+            "DESK_INBOUND_DOMAIN is set but ANYMAIL_WEBHOOK_SECRET is not: reply emails say "
+            "a reply reaches the chat, and the inbound webhooks that would receive it are off.",
+            hint="Set ANYMAIL_WEBHOOK_SECRET (random1:random2) and give the provider the "
+            'inbound URL with it (docs/emails.md, "Replies by email").',
+            id="notifications.W001",
+        )
+    ]
 
 
 def email_headers_fit(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:

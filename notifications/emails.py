@@ -37,6 +37,8 @@ class ReplyEmailContent:
     # How long the open link works, in words: "14 days".
     link_lifetime: str
     metadata: dict[str, str] = field(default_factory=dict)
+    # The chat's reply address (links.reply_address): set, a reply to the email reaches the chat.
+    reply_to: str | None = None
 
 
 def reply_preview(text: str) -> str:
@@ -66,12 +68,14 @@ def reply_email_build(content: ReplyEmailContent) -> EmailMultiAlternatives:
         "site_url": content.site_url,
         "site_name": content.site_name,
         "link_lifetime": content.link_lifetime,
+        "replies_reach_the_chat": content.reply_to is not None,
     }
     message = EmailMultiAlternatives(
         subject=SUBJECT,
         body=render_to_string("notifications/email/reply.txt", context),
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[content.to],
+        reply_to=[content.reply_to] if content.reply_to is not None else [],
         headers={
             "Message-ID": content.message_id,
             "In-Reply-To": content.thread_id,

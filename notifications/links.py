@@ -1,5 +1,5 @@
 """Everything an email points at: the click-back link, the unsubscribe link, the address
-confirmation link, where an embedded person lands, threading ids.
+confirmation link, the address a reply goes to, where an embedded person lands, threading ids.
 
 Every link is built on SITE_URL (the worker that sends has no request to take a host from).
 """
@@ -14,12 +14,18 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core import signing
 from django.urls import reverse
+from django.utils.crypto import constant_time_compare, salted_hmac
 
 from chats.embed.services import guest_link_make
 from chats.models import Contact
 
 OPEN_SALT = "notifications.reply-email-open"
 CONFIRM_SALT = "notifications.address-confirm"
+REPLY_ADDRESS_SALT = "notifications.reply-address"
+# reply+<chat>.<mac>@DESK_INBOUND_DOMAIN: the chat's id and 80 bits of its HMAC, in lower-case
+# base32 (mail systems may change the case of a local part), 49 characters of the 64 allowed.
+REPLY_ADDRESS_PREFIX = "reply+"
+_REPLY_MAC_BYTES = 10
 CHAT_FRAGMENT = "#support-chat"
 # Far longer than any token desk makes (an address is at most 254 characters): anything longer is
 # refused before it is decoded.
@@ -115,6 +121,47 @@ def confirm_token_read(token: str) -> ConfirmToken:
 def confirm_url(*, contact_id: int, email: str) -> str:
     token = confirm_token_make(contact_id=contact_id, email=email)
     return settings.SITE_URL + reverse("notifications:confirm", args=[token])
+
+
+def reply_address(chat_id: uuid.UUID) -> str | None:
+    """The address a reply to an email about this chat goes to; None without DESK_INBOUND_DOMAIN.
+
+    It does not expire: a person may answer a reply email weeks later. Only the chat's person can
+    post through it (notifications.services.inbound checks the sender), and a new SECRET_KEY (the
+    old one in SECRET_KEY_FALLBACKS while emails in flight are answered) retires every address.
+    """
+    if not settings.DESK_INBOUND_DOMAIN:
+        return None
+    chat = _base32(chat_id.bytes)
+    token = f"{chat}.{_reply_mac(chat, settings.SECRET_KEY)}"
+    return f"{REPLY_ADDRESS_PREFIX}{token}@{settings.DESK_INBOUND_DOMAIN}"
+
+
+def reply_address_read(address: str) -> uuid.UUID:
+    """The chat a reply address names; raises InvalidLinkError for anything desk did not make
+    (another domain, a forged or altered token, a retired key)."""
+    local, _, domain = address.strip().lower().rpartition("@")
+    if not settings.DESK_INBOUND_DOMAIN or domain != settings.DESK_INBOUND_DOMAIN:
+        raise InvalidLinkError
+    chat, _, mac = local.removeprefix(REPLY_ADDRESS_PREFIX).partition(".")
+    if not local.startswith(REPLY_ADDRESS_PREFIX) or len(chat) != 26 or len(mac) != 16:
+        raise InvalidLinkError
+    secrets = [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]
+    if not any(constant_time_compare(mac, _reply_mac(chat, secret)) for secret in secrets):
+        raise InvalidLinkError
+    try:
+        return uuid.UUID(bytes=base64.b32decode(chat.upper() + "======"))
+    except ValueError:
+        raise InvalidLinkError from None
+
+
+def _reply_mac(chat: str, secret: str | bytes) -> str:
+    digest = salted_hmac(REPLY_ADDRESS_SALT, chat, secret=secret, algorithm="sha256").digest()
+    return _base32(digest[:_REPLY_MAC_BYTES])
+
+
+def _base32(value: bytes) -> str:
+    return base64.b32encode(value).rstrip(b"=").decode("ascii").lower()
 
 
 def unsubscribe_url(token: str) -> str:

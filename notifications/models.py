@@ -286,3 +286,71 @@ class ContactEmail(OutgoingEmail):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} to {self.to_address} ({self.status})"
+
+
+class InboundOutcome(models.TextChoices):
+    POSTED = "posted", "Posted to the chat"
+    IGNORED = "ignored", "Ignored"
+
+
+class InboundIgnored(models.TextChoices):
+    AUTO_REPLY = "auto_reply", "Automatic reply (out of office, autoresponder, bulk mail)"
+    BOUNCE = "bounce", "Bounce or delivery report"
+    NO_REPLY_ADDRESS = "no_reply_address", "Not sent to a reply address"
+    INVALID_ADDRESS = "invalid_address", "Reply address not made by desk (forged or altered)"
+    UNKNOWN_CHAT = "unknown_chat", "The chat no longer exists"
+    WRONG_SENDER = "wrong_sender", "Sender is not the chat's person"
+    INACTIVE = "inactive", "The person is deactivated"
+    EMPTY = "empty", "Nothing new once quotes and signature were cut"
+    RATE_LIMITED = "rate_limited", "Over the person's message allowance"
+
+
+class InboundEmail(models.Model):
+    """An email a provider posted to an inbound webhook, and what desk did with it.
+
+    A reply posted to the chat links the message it became; an ignored one says why. The provider's
+    Message-ID is unique, so a webhook delivered twice (a provider's retry) posts once. Deleting
+    the chat deletes its records; records of emails that named no chat stay until deleted here.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    received_at = models.DateTimeField(auto_now_add=True)
+    esp_name = models.CharField("provider", max_length=50)
+    # The sender's Message-ID header, as sent (None when it had none).
+    message_id = models.CharField(max_length=255, null=True, blank=True, unique=True)
+    sender = models.CharField(max_length=254, blank=True)
+    recipient = models.CharField(max_length=254, blank=True)
+    subject = models.CharField(max_length=255, blank=True)
+    # The reply once quotes and signature were cut (what was posted, or would have been).
+    text = models.TextField(blank=True)
+    outcome = models.CharField(max_length=7, choices=InboundOutcome.choices)
+    ignored_reason = models.CharField(max_length=16, choices=InboundIgnored.choices, blank=True)
+    chat = models.ForeignKey(
+        SupportChat,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="inbound_emails",
+    )
+    # The chat message it became.
+    posted = models.OneToOneField(
+        SupportMessage,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="inbound_email",
+    )
+
+    class Meta:
+        ordering = ["-received_at"]
+        indexes = [models.Index(fields=["chat", "-received_at"], name="inbound_email_chat_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(outcome=InboundOutcome.POSTED) & Q(ignored_reason=""))
+                | (Q(outcome=InboundOutcome.IGNORED) & ~Q(ignored_reason="")),
+                name="inbound_email_posted_xor_ignored",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Email from {self.sender or 'nobody'} ({self.outcome})"

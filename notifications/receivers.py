@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from anymail.signals import AnymailTrackingEvent
+from anymail.signals import AnymailInboundEvent, AnymailTrackingEvent
 from django.conf import settings
 from django.contrib.auth.models import User
 
@@ -48,6 +48,11 @@ def tracking_event(
 ) -> None:
     """On anymail's `tracking` (a provider webhook): bounces and complaints suppress the address."""
     services.tracking_event_record(event=event, esp_name=esp_name)
+
+
+def inbound_event(sender: Any, *, event: AnymailInboundEvent, esp_name: str, **kwargs: Any) -> None:
+    """On anymail's `inbound` (a provider webhook, its signature checked): a reply by email."""
+    services.inbound_email_receive(message=event.message, esp_name=esp_name)
 
 
 def chat_merged_move(

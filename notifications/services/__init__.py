@@ -6,6 +6,7 @@
 - sending: claiming, sending and recording any one email (both kinds above)
 - click_back: the reply email's link back into the chat
 - preferences: unsubscribing, and addresses suppressed after a bounce or a complaint
+- inbound: replies by email, posted to the chat or recorded as ignored
 """
 
 from notifications.services.click_back import Opened, reply_email_open
@@ -18,6 +19,7 @@ from notifications.services.contact_emails import (
     contact_emails_sweep,
     invitation_email_request,
 )
+from notifications.services.inbound import inbound_email_receive
 from notifications.services.preferences import (
     address_normalize,
     address_suppress,
@@ -50,6 +52,7 @@ __all__ = [
     "contact_emails_sweep",
     "email_resubscribe",
     "email_unsubscribe",
+    "inbound_email_receive",
     "invitation_email_request",
     "preference_by_token",
     "reply_email_claim",

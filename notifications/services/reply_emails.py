@@ -103,7 +103,7 @@ def reply_email_claim(*, message_id: uuid.UUID) -> ReplyEmail | None:
         email = ReplyEmail.objects.create(
             chat=chat,
             user=user,
-            to_address=_address(user),
+            to_address=person_address(user),
             status=EmailStatus.QUEUED,
             next_attempt_at=now,
         )
@@ -120,7 +120,8 @@ def _skip(message_id: uuid.UUID, reason: SkipReason, now: datetime) -> None:
     logger.info("reply %s: no email (%s)", message_id, reason.value)
 
 
-def _address(user: User) -> str:
+def person_address(user: User) -> str:
+    """The address desk writes to about a chat (and accepts replies by email from)."""
     return (getattr(user, user.get_email_field_name(), "") or "").strip()
 
 
@@ -132,7 +133,7 @@ def _skip_reason(
         return SkipReason.ARCHIVED
     if not user.is_active:
         return SkipReason.INACTIVE
-    address = _address(user)
+    address = person_address(user)
     if not address:
         return SkipReason.NO_EMAIL
     if preference.unsubscribed_at is not None:
@@ -171,7 +172,7 @@ def reply_email_deliver(*, email_id: uuid.UUID) -> Delivery:
     )
     if reason is not None:
         return email_cancel(ReplyEmail, email_id, reason)
-    address = _address(user)
+    address = person_address(user)
     # An embedded person's site is the host's page the widget lives on, not desk.
     site_url = links.contact_site_url() if _is_contact(user) else settings.SITE_URL
     delivery = email_send(
@@ -191,6 +192,7 @@ def reply_email_deliver(*, email_id: uuid.UUID) -> Delivery:
                 thread_id=links.thread_id(email.chat_id),
                 link_lifetime=emails.lifetime_text(settings.DESK_EMAIL_LINK_MAX_AGE),
                 metadata={"desk_reply_email": str(email.id)},
+                reply_to=links.reply_address(email.chat_id),
             )
         ),
     )

@@ -19,6 +19,10 @@ PRODUCTION = {"SECRET_KEY": "desk-tests-only-not-a-secret"}
         ({"DESK_REPLY_EMAIL_MAX_ATTEMPTS": "11"}, "DESK_REPLY_EMAIL_MAX_ATTEMPTS"),
         ({"DESK_REPLY_SWEEP_INTERVAL": "0"}, "DESK_REPLY_SWEEP_INTERVAL"),
         ({"DESK_EMAIL_LINK_MAX_AGE": "two weeks"}, "DESK_EMAIL_LINK_MAX_AGE"),
+        ({"DESK_INBOUND_DOMAIN": "reply@shop.example"}, "DESK_INBOUND_DOMAIN"),
+        ({"DESK_INBOUND_DOMAIN": "https://reply.shop.example"}, "DESK_INBOUND_DOMAIN"),
+        ({"DESK_INBOUND_DOMAIN": "reply.shöp.example"}, "DESK_INBOUND_DOMAIN"),
+        ({"DESK_INBOUND_DOMAIN": "localhost"}, "DESK_INBOUND_DOMAIN"),
     ],
 )
 def test_a_bad_value_stops_start_up_naming_the_variable(
@@ -37,6 +41,7 @@ def test_good_values_start(fresh_desk: FreshDesk) -> None:
         ANYMAIL_WEBHOOK_SECRET="abc:def",
         DESK_REPLY_NOTIFICATION_DELAY="2",
         DESK_REPLY_SWEEP_INTERVAL="1",
+        DESK_INBOUND_DOMAIN="Reply.Shop.Example.",
     )
 
     assert started.returncode == 0, started.stderr
