@@ -50,9 +50,17 @@ def tracking_event(
     services.tracking_event_record(event=event, esp_name=esp_name)
 
 
+class InboundReceiverError(RuntimeError):
+    """desk failed to handle an inbound email anymail had read: a 500, so the provider retries
+    (the webhook's guard, notifications.urls, answers the payload errors anymail raises 400)."""
+
+
 def inbound_event(sender: Any, *, event: AnymailInboundEvent, esp_name: str, **kwargs: Any) -> None:
     """On anymail's `inbound` (a provider webhook, its signature checked): a reply by email."""
-    services.inbound_email_receive(message=event.message, esp_name=esp_name)
+    try:
+        services.inbound_email_receive(message=event.message, esp_name=esp_name)
+    except (ValueError, LookupError, TypeError, AttributeError) as error:
+        raise InboundReceiverError(f"inbound email from {esp_name}: {error!r}") from error
 
 
 def chat_merged_move(
