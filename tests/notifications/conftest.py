@@ -12,7 +12,9 @@ from typing import Any
 
 import pytest
 from celery import Task
+from django.contrib.auth import get_user_model
 from django.core import mail
+from django.test import Client
 
 from celery_app import app
 from chats import services as chat_services
@@ -99,6 +101,17 @@ def mailer(settings: Any) -> Callable[[str], None]:
         settings.MAILERS = {"default": {"BACKEND": backend, "OPTIONS": options}}
 
     return use
+
+
+@pytest.fixture
+def staff_browser(db: None) -> Client:
+    """A superuser's browser, logged in to Django admin."""
+    superuser = get_user_model().objects.create_superuser(
+        username="boss@example.com", email="boss@example.com", password="pw-for-tests"
+    )
+    browser = Client()
+    browser.force_login(superuser)
+    return browser
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.test import Client
 from freezegun import freeze_time
 
@@ -14,16 +13,6 @@ from chats import services as chat_services
 from chats.models import SupportChat, SupportMessage
 from notifications.models import ReplyEmail
 from tests.notifications.conftest import START
-
-
-@pytest.fixture
-def staff_browser(db: None) -> Client:
-    superuser = get_user_model().objects.create_superuser(
-        username="boss@example.com", email="boss@example.com", password="pw-for-tests"
-    )
-    browser = Client()
-    browser.force_login(superuser)
-    return browser
 
 
 def test_a_skipped_reply_shows_why_when_support_searches_the_customer(

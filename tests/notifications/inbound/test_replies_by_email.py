@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.test import Client
 
 from chats.models import SenderType, SupportChat, SupportMessage
@@ -210,16 +209,6 @@ def test_a_malformed_postmark_post_is_never_a_500(client: Client, db: None, body
     )
 
     assert post.send(client).status_code < 500
-
-
-@pytest.fixture
-def staff_browser(db: None) -> Client:
-    superuser = get_user_model().objects.create_superuser(
-        username="boss@example.com", email="boss@example.com", password="pw-for-tests"
-    )
-    browser = Client()
-    browser.force_login(superuser)
-    return browser
 
 
 def test_support_finds_an_ignored_email_and_why_in_the_admin(
