@@ -183,6 +183,10 @@ CHANNEL_LAYERS = {
     }
 }
 
+# --- Health (desk/health.py) ---------------------------------------------------------------------
+# Seconds /readyz waits for the database and Redis to answer before it says 503.
+DESK_READY_TIMEOUT = env_int("DESK_READY_TIMEOUT", 2, minimum=1)
+
 # --- Sockets per user (chats/access.py) ----------------------------------------------------------
 # Websockets one user may hold open at once, across all processes; one more is closed with 4429.
 # Each dashboard page and each widget tab holds one: 30 leaves an admin a few dozen tabs, with

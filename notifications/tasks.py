@@ -11,7 +11,7 @@ import uuid
 
 from celery import shared_task
 
-from notifications import services
+from notifications import heartbeat, services
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +50,7 @@ def reply_emails_sweep() -> None:
         reply_email_send.apply_async(args=[str(email_id)])
     for email_id in services.contact_emails_sweep().emails:
         contact_email_send.apply_async(args=[str(email_id)])
+    heartbeat.sweep_ran()
 
 
 def _deliver(email_id: uuid.UUID) -> None:

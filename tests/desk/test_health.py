@@ -1,0 +1,117 @@
+"""/healthz and /readyz, through desk's whole ASGI application, as a load balancer asks them."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from asgiref.testing import ApplicationCommunicator
+from django.db import OperationalError
+
+from desk import health
+from desk.asgi import application
+
+pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
+
+
+async def ask(path: str, *, method: str = "GET", host: bytes = b"10.0.3.7") -> dict[str, Any]:
+    """The answer to one request (its status, headers and body), from the application itself."""
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", host)],
+        "client": ("10.0.3.1", 40000),
+        "server": ("10.0.3.7", 8000),
+    }
+    communicator = ApplicationCommunicator(application, scope)
+    await communicator.send_input({"type": "http.request", "body": b"", "more_body": False})
+    start = await communicator.receive_output(timeout=10)
+    body = await communicator.receive_output(timeout=10)
+    await communicator.wait(timeout=5)
+    return {
+        "status": start["status"],
+        "headers": {name.decode(): value.decode() for name, value in start["headers"]},
+        "body": body["body"],
+    }
+
+
+async def test_healthz_answers_ok() -> None:
+    answer = await ask("/healthz")
+
+    assert answer["status"] == 200
+    assert answer["body"] == b"ok"
+    assert answer["headers"]["cache-control"] == "no-store"
+
+
+async def test_readyz_answers_ok_when_the_database_and_redis_answer() -> None:
+    answer = await ask("/readyz")
+
+    assert answer["status"] == 200
+    assert json.loads(answer["body"]) == {"database": "ok", "redis": "ok"}
+
+
+async def test_a_load_balancer_asking_by_ip_address_is_answered_whatever_allowed_hosts_say(
+    settings: Any,
+) -> None:
+    settings.ALLOWED_HOSTS = ["desk.example.com"]
+
+    assert (await ask("/healthz", host=b"10.0.3.7"))["status"] == 200
+    assert (await ask("/readyz", host=b"10.0.3.7"))["status"] == 200
+
+
+async def test_readyz_is_503_naming_redis_when_redis_does_not_answer(settings: Any) -> None:
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "desk.runtime.layers.RedisChannelLayer",
+            # A port nothing listens on.
+            "CONFIG": {"hosts": ["redis://127.0.0.1:1/0"]},
+        }
+    }
+
+    answer = await ask("/readyz")
+
+    assert answer["status"] == 503
+    assert answer["headers"]["retry-after"] == "5"
+    assert json.loads(answer["body"]) == {"database": "ok", "redis": "unavailable"}
+
+
+async def test_readyz_is_503_naming_the_database_when_it_does_not_answer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def refused() -> None:
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(health, "_database_answers", refused)
+
+    answer = await ask("/readyz")
+
+    assert answer["status"] == 503
+    assert json.loads(answer["body"]) == {"database": "unavailable", "redis": "ok"}
+
+
+async def test_a_head_request_gets_the_status_without_a_body() -> None:
+    answer = await ask("/readyz", method="HEAD")
+
+    assert answer["status"] == 200
+    assert answer["body"] == b""
+
+
+async def test_other_methods_are_405() -> None:
+    answer = await ask("/healthz", method="POST")
+
+    assert answer["status"] == 405
+    assert answer["headers"]["allow"] == "GET, HEAD"
+
+
+async def test_other_paths_still_reach_django(settings: Any) -> None:
+    settings.ALLOWED_HOSTS = ["localhost"]
+
+    assert (await ask("/healthz/", host=b"localhost"))["status"] == 404
