@@ -17,6 +17,14 @@ class ChatsConfig(AppConfig):
         checks.register()
         embed_checks.register()
         self.connect_session_receivers()
+        self.connect_metrics_receivers()
+
+    def connect_metrics_receivers(self) -> None:
+        # desk/metrics.py: desk_messages_stored_total.
+        from chats.signals import message_created
+        from desk import metrics
+
+        message_created.connect(metrics.message_stored, dispatch_uid="desk.metrics.messages")
 
     def connect_session_receivers(self) -> None:
         # desk/sessions.py: a session row deleted through the ORM leaves the cache too.

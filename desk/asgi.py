@@ -38,6 +38,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from chats.embed.sockets import SocketAuthMiddleware  # noqa: E402
 from chats.routing import websocket_urlpatterns  # noqa: E402
 from desk.health import HealthChecks  # noqa: E402
+from desk.metrics import Metrics  # noqa: E402
 from desk.runtime.origins import OriginValidator  # noqa: E402
 from desk.runtime.threadpool import RequestThreadPool  # noqa: E402
 
@@ -73,8 +74,9 @@ if settings.DESK_SERVE_STATIC:
 
 application = ProtocolTypeRouter(
     {
-        # /healthz and /readyz before anything else (desk/health.py).
-        "http": HealthChecks(RequestThreadPool.from_settings(http_application)),
+        # /metrics, then /healthz and /readyz, before anything else (desk/metrics.py,
+        # desk/health.py); every other request is timed and counted.
+        "http": Metrics(HealthChecks(RequestThreadPool.from_settings(http_application))),
         "websocket": OriginValidator(SocketAuthMiddleware(URLRouter(websocket_urlpatterns))),
     }
 )

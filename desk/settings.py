@@ -189,6 +189,8 @@ DESK_READY_TIMEOUT = env_int("DESK_READY_TIMEOUT", 2, minimum=1)
 # Seconds a web server told to stop (SIGTERM) gives the requests in flight (python -m desk.web;
 # make run's is 5, below its own stop timeout).
 DESK_GRACEFUL_SHUTDOWN = env_int("DESK_GRACEFUL_SHUTDOWN", 10, minimum=1)
+# The bearer token /metrics asks for (desk/metrics.py); unset, /metrics answers 404.
+DESK_METRICS_TOKEN = env_str("DESK_METRICS_TOKEN")
 
 # --- Sockets per user (chats/access.py) ----------------------------------------------------------
 # Websockets one user may hold open at once, across all processes; one more is closed with 4429.

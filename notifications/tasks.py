@@ -11,6 +11,7 @@ import uuid
 
 from celery import shared_task
 
+from desk import metrics
 from notifications import heartbeat, services
 
 logger = logging.getLogger(__name__)
@@ -34,6 +35,7 @@ def reply_email_send(email_id: str) -> None:
 def contact_email_send(email_id: str) -> None:
     """An attempt at a queued email to an embedded person (address confirmation, guest link)."""
     delivery = services.contact_email_deliver(email_id=uuid.UUID(email_id))
+    _counted("contact", delivery)
     if delivery.outcome is services.Outcome.RETRY:
         # As for reply emails: next_attempt_at decides, the sweep finds a lost retry.
         contact_email_send.apply_async(args=[email_id], countdown=delivery.retry_in)
@@ -55,7 +57,14 @@ def reply_emails_sweep() -> None:
 
 def _deliver(email_id: uuid.UUID) -> None:
     delivery = services.reply_email_deliver(email_id=email_id)
+    _counted("reply", delivery)
     if delivery.outcome is services.Outcome.RETRY:
         # The email's next_attempt_at is the source of truth: if this scheduled retry is lost,
         # the sweep finds the overdue email; if it arrives twice, only one attempt claims it.
         reply_email_send.apply_async(args=[str(email_id)], countdown=delivery.retry_in)
+
+
+def _counted(kind: str, delivery: services.Delivery) -> None:
+    # An attempt another caller had claimed already is nobody's attempt.
+    if delivery.outcome is not services.Outcome.NOT_CLAIMED:
+        metrics.EMAILS.labels(kind, delivery.outcome.value).inc()

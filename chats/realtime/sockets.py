@@ -50,6 +50,7 @@ from chats.realtime.protocol import (
     for_role,
     user_group,
 )
+from desk import metrics
 from desk.runtime.database import database_sync_to_async
 
 logger = logging.getLogger(__name__)
@@ -137,6 +138,7 @@ class SocketConsumer(AsyncWebsocketConsumer):
     async def connect(self) -> None:
         self.groups_joined = []
         self.closed = False
+        self.counted_open = False
         self.keepalive = None
         self.slot_held = False
         if self.token_authenticated:
@@ -155,6 +157,8 @@ class SocketConsumer(AsyncWebsocketConsumer):
             await self.close_with(refusal.code)
             return
         await self.accept(subprotocol)
+        metrics.WEBSOCKETS_OPEN.inc()
+        self.counted_open = True
         self.checked_at = time.monotonic()
         self.keepalive = asyncio.create_task(self.keep_alive())
 
@@ -193,6 +197,9 @@ class SocketConsumer(AsyncWebsocketConsumer):
 
     async def disconnect(self, code: int) -> None:
         self.closed = True
+        if getattr(self, "counted_open", False):
+            self.counted_open = False
+            metrics.WEBSOCKETS_OPEN.dec()
         if self.keepalive is not None:
             self.keepalive.cancel()
             with contextlib.suppress(asyncio.CancelledError):

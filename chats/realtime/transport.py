@@ -18,6 +18,7 @@ from django.db import transaction
 from chats.permissions import Role
 from chats.realtime.builders import typing_event
 from chats.realtime.protocol import LAYER_EVENT, Delivery, chat_group
+from desk import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +48,7 @@ async def group_send_all(layer: BaseChannelLayer, deliveries: list[Delivery]) ->
     # One hop to the event loop for all of a write's events, in order. desk's Redis layer sends
     # them all in the same two trips to Redis (desk/runtime/layers.py); others, one by one.
     sends = [(group, {"type": LAYER_EVENT, "event": event}) for group, event in deliveries]
+    metrics.EVENTS_SENT.inc(len(sends))
     send_many = getattr(layer, "group_send_many", None)
     if send_many is not None:
         await send_many(sends)

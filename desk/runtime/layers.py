@@ -33,6 +33,7 @@ from channels_redis import core
 from redis.asyncio import BlockingConnectionPool
 from redis.exceptions import NoScriptError
 
+from desk import metrics
 from desk.runtime.reconnect import reconnect_once
 
 logger = logging.getLogger(__name__)
@@ -133,6 +134,7 @@ class RedisChannelLayer(core.RedisChannelLayer):
 
     def count_drop(self, count: int, where: str) -> None:
         self.dropped += count
+        metrics.EVENTS_DROPPED.inc(count)
         logger.warning(
             "channel layer dropped %d event(s) %s (capacity %d, %d dropped by this process so "
             "far): raise DESK_CHANNEL_CAPACITY; clients recover with sync",

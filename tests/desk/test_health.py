@@ -6,41 +6,12 @@ import json
 from typing import Any
 
 import pytest
-from asgiref.testing import ApplicationCommunicator
 from django.db import OperationalError
 
 from desk import health
-from desk.asgi import application
+from tests.desk.asgi_request import ask
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
-
-
-async def ask(path: str, *, method: str = "GET", host: bytes = b"10.0.3.7") -> dict[str, Any]:
-    """The answer to one request (its status, headers and body), from the application itself."""
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"host", host)],
-        "client": ("10.0.3.1", 40000),
-        "server": ("10.0.3.7", 8000),
-    }
-    communicator = ApplicationCommunicator(application, scope)
-    await communicator.send_input({"type": "http.request", "body": b"", "more_body": False})
-    start = await communicator.receive_output(timeout=10)
-    body = await communicator.receive_output(timeout=10)
-    await communicator.wait(timeout=5)
-    return {
-        "status": start["status"],
-        "headers": {name.decode(): value.decode() for name, value in start["headers"]},
-        "body": body["body"],
-    }
 
 
 async def test_healthz_answers_ok() -> None:

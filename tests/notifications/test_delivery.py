@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 from freezegun import freeze_time
+from prometheus_client import REGISTRY
 
 from chats import services as chat_services
 from chats.models import SupportChat, SupportMessage
@@ -256,3 +257,17 @@ def test_the_sweep_records_a_send_a_dead_worker_left_as_failed(
     assert "Not retried" in email.last_error
     assert broker.take() == []
     assert mailoutbox == []
+
+
+def test_each_attempts_outcome_is_counted_for_prometheus(
+    reply: Reply, notify: Notify, mailoutbox: list[Any]
+) -> None:
+    def sent() -> float:
+        labels = {"kind": "reply", "outcome": "sent"}
+        return REGISTRY.get_sample_value("desk_emails_total", labels) or 0.0
+
+    before = sent()
+
+    notify(reply("Your refund is on its way."))
+
+    assert sent() == before + 1
