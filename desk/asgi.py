@@ -38,6 +38,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from chats.embed.sockets import SocketAuthMiddleware  # noqa: E402
 from chats.routing import websocket_urlpatterns  # noqa: E402
 from desk.health import HealthChecks  # noqa: E402
+from desk.logs import RequestIds  # noqa: E402
 from desk.metrics import Metrics  # noqa: E402
 from desk.runtime.origins import OriginValidator  # noqa: E402
 from desk.runtime.threadpool import RequestThreadPool  # noqa: E402
@@ -74,9 +75,11 @@ if settings.DESK_SERVE_STATIC:
 
 application = ProtocolTypeRouter(
     {
-        # /metrics, then /healthz and /readyz, before anything else (desk/metrics.py,
-        # desk/health.py); every other request is timed and counted.
-        "http": Metrics(HealthChecks(RequestThreadPool.from_settings(http_application))),
+        # A request id for the logs (desk/logs.py); /metrics, then /healthz and /readyz, before
+        # anything else (desk/metrics.py, desk/health.py); every other request timed and counted.
+        "http": RequestIds(
+            Metrics(HealthChecks(RequestThreadPool.from_settings(http_application)))
+        ),
         "websocket": OriginValidator(SocketAuthMiddleware(URLRouter(websocket_urlpatterns))),
     }
 )

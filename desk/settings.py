@@ -519,10 +519,25 @@ DESK_API_DOCS = env_str("DESK_API_DOCS", "public" if DEBUG else "staff").lower()
 if DESK_API_DOCS not in {"public", "staff", "off"}:
     raise ImproperlyConfigured(f"DESK_API_DOCS={DESK_API_DOCS!r} must be public, staff or off.")
 
+# LOG_FORMAT=json: one JSON object per line (desk/logs.py); either way each line of an HTTP request
+# carries its request id (X-Request-ID).
+LOG_FORMAT = env_str("LOG_FORMAT", "plain").lower()
+if LOG_FORMAT not in {"plain", "json"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT={LOG_FORMAT!r}: use plain or json.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "desk.logs.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"},
+        "json": {"()": "desk.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO").upper()},
 }
