@@ -104,18 +104,32 @@ async def _answer(
     allow: str | None = None,
     retry_after: bool = False,
 ) -> None:
-    payload = (body if isinstance(body, str) else json.dumps(body)).encode()
-    content_type = b"text/plain; charset=utf-8" if isinstance(body, str) else b"application/json"
-    headers = [
+    if isinstance(body, str):
+        payload, content_type = body.encode(), b"text/plain; charset=utf-8"
+    else:
+        payload, content_type = json.dumps(body).encode(), b"application/json"
+    headers = [(b"allow", allow.encode())] if allow is not None else []
+    if retry_after:
+        headers.append((b"retry-after", b"5"))
+    await answer(send, scope, status, payload, content_type, headers)
+
+
+async def answer(
+    send: Any,
+    scope: Scope,
+    status: int,
+    payload: bytes,
+    content_type: bytes,
+    headers: list[tuple[bytes, bytes]] | None = None,
+) -> None:
+    """A whole response from the ASGI layer (uncached, nosniff); no body for HEAD."""
+    start = [
         (b"content-type", content_type),
         (b"content-length", str(len(payload)).encode()),
         (b"cache-control", b"no-store"),
         (b"x-content-type-options", b"nosniff"),
+        *(headers or []),
     ]
-    if allow is not None:
-        headers.append((b"allow", allow.encode()))
-    if retry_after:
-        headers.append((b"retry-after", b"5"))
-    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.start", "status": status, "headers": start})
     head = scope["method"] == "HEAD"
     await send({"type": "http.response.body", "body": b"" if head else payload})

@@ -46,9 +46,12 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from desk.health import answer
+
 logger = logging.getLogger(__name__)
 
 PATH = "/metrics"
+PLAIN = b"text/plain; charset=utf-8"
 # Requests about the process itself are not counted among the application's.
 UNCOUNTED = {PATH, "/healthz", "/readyz"}
 
@@ -156,34 +159,13 @@ class Metrics:
     async def serve(self, scope: dict[str, Any], send: Any) -> None:
         token = settings.DESK_METRICS_TOKEN
         if not token:
-            await _plain(send, 404, b"Not found.")
+            await answer(send, scope, 404, b"Not found.", PLAIN)
             return
         offered = dict(scope.get("headers", [])).get(b"authorization", b"").decode("latin-1")
         if not constant_time_compare(offered, f"Bearer {token}"):
-            await _plain(send, 401, b"A bearer token is required.", challenge=True)
+            challenge = [(b"www-authenticate", b'Bearer realm="desk metrics"')]
+            await answer(send, scope, 401, b"A bearer token is required.", PLAIN, challenge)
             return
         # Off the event loop: the queue's depth is a Redis round trip.
         body = await asyncio.to_thread(exposition)
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 200,
-                "headers": [
-                    (b"content-type", CONTENT_TYPE_LATEST.encode()),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"cache-control", b"no-store"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
-
-
-async def _plain(send: Any, status: int, body: bytes, *, challenge: bool = False) -> None:
-    headers = [
-        (b"content-type", b"text/plain; charset=utf-8"),
-        (b"content-length", str(len(body)).encode()),
-    ]
-    if challenge:
-        headers.append((b"www-authenticate", b'Bearer realm="desk metrics"'))
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+        await answer(send, scope, 200, body, CONTENT_TYPE_LATEST.encode())
