@@ -85,8 +85,9 @@ class QueueDepth(Collector):
     def collect(self) -> Iterator[GaugeMetricFamily]:
         depth = _queue_depth()
         try:
+            # The broker is REDIS_URL's Redis (CELERY_BROKER_URL is its kombu spelling).
             with redis.Redis.from_url(
-                settings.CELERY_BROKER_URL, socket_timeout=2, socket_connect_timeout=2
+                settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2
             ) as client:
                 depth.add_metric([], float(client.llen(settings.CELERY_TASK_DEFAULT_QUEUE)))
         except redis.RedisError as error:
