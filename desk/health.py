@@ -28,6 +28,8 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import connection
 
+from desk.runtime.threadpool import answer
+
 logger = logging.getLogger(__name__)
 
 Scope = dict[str, Any]
@@ -36,6 +38,7 @@ ASGIApp = Callable[..., Awaitable[None]]
 
 LIVE_PATH = "/healthz"
 READY_PATH = "/readyz"
+UNCACHED = (b"cache-control", b"no-store")
 OK = "ok"
 UNAVAILABLE = "unavailable"
 
@@ -108,28 +111,9 @@ async def _answer(
         payload, content_type = body.encode(), b"text/plain; charset=utf-8"
     else:
         payload, content_type = json.dumps(body).encode(), b"application/json"
-    headers = [(b"allow", allow.encode())] if allow is not None else []
+    headers = [UNCACHED]
+    if allow is not None:
+        headers.append((b"allow", allow.encode()))
     if retry_after:
         headers.append((b"retry-after", b"5"))
-    await answer(send, scope, status, payload, content_type, headers)
-
-
-async def answer(
-    send: Any,
-    scope: Scope,
-    status: int,
-    payload: bytes,
-    content_type: bytes,
-    headers: list[tuple[bytes, bytes]] | None = None,
-) -> None:
-    """A whole response from the ASGI layer (uncached, nosniff); no body for HEAD."""
-    start = [
-        (b"content-type", content_type),
-        (b"content-length", str(len(payload)).encode()),
-        (b"cache-control", b"no-store"),
-        (b"x-content-type-options", b"nosniff"),
-        *(headers or []),
-    ]
-    await send({"type": "http.response.start", "status": status, "headers": start})
-    head = scope["method"] == "HEAD"
-    await send({"type": "http.response.body", "body": b"" if head else payload})
+    await answer(send, status, payload, content_type, headers, head=scope["method"] == "HEAD")

@@ -46,7 +46,8 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from desk.health import answer
+from desk.health import UNCACHED
+from desk.runtime.threadpool import answer
 
 logger = logging.getLogger(__name__)
 
@@ -160,13 +161,13 @@ class Metrics:
     async def serve(self, scope: dict[str, Any], send: Any) -> None:
         token = settings.DESK_METRICS_TOKEN
         if not token:
-            await answer(send, scope, 404, b"Not found.", PLAIN)
+            await answer(send, 404, b"Not found.", PLAIN)
             return
         offered = dict(scope.get("headers", [])).get(b"authorization", b"").decode("latin-1")
         if not constant_time_compare(offered, f"Bearer {token}"):
             challenge = [(b"www-authenticate", b'Bearer realm="desk metrics"')]
-            await answer(send, scope, 401, b"A bearer token is required.", PLAIN, challenge)
+            await answer(send, 401, b"A bearer token is required.", PLAIN, challenge)
             return
         # Off the event loop: the queue's depth is a Redis round trip.
         body = await asyncio.to_thread(exposition)
-        await answer(send, scope, 200, body, CONTENT_TYPE_LATEST.encode())
+        await answer(send, 200, body, CONTENT_TYPE_LATEST.encode(), [UNCACHED])

@@ -60,6 +60,27 @@ BODY_TIMEOUT_DETAIL = "The request body did not arrive in time."
 BODY_TOO_LARGE_DETAIL = "The request body is larger than the {limit} bytes allowed."
 
 
+async def answer(
+    send: Send,
+    status: int,
+    content: bytes,
+    content_type: bytes,
+    headers: list[tuple[bytes, bytes]] | None = None,
+    *,
+    head: bool = False,
+) -> None:
+    """A whole response written by desk's ASGI layers, before Django (whose middleware would add
+    nosniff); no body for a HEAD request. Also desk/health.py's and desk/metrics.py's."""
+    start = [
+        (b"content-type", content_type),
+        (b"content-length", str(len(content)).encode()),
+        (b"x-content-type-options", b"nosniff"),
+        *(headers or []),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": start})
+    await send({"type": "http.response.body", "body": b"" if head else content})
+
+
 class RequestThreadPool:
     def __init__(
         self,
@@ -180,18 +201,13 @@ class RequestThreadPool:
             content, kind = json.dumps({"detail": detail}).encode(), b"application/json"
         else:
             content, kind = detail.encode(), b"text/plain; charset=utf-8"
-        headers = [
-            (b"content-type", kind),
-            (b"content-length", str(len(content)).encode()),
-            (b"x-content-type-options", b"nosniff"),
-        ]
+        headers = []
         if retry_after is not None:
             headers.append((b"retry-after", retry_after.encode()))
         if close:
             # The rest of an unread body would otherwise be parsed as the next request.
             headers.append((b"connection", b"close"))
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": content})
+        await answer(send, status, content, kind, headers)
 
     def _pool(self) -> asyncio.LifoQueue[ThreadPoolExecutor]:
         # Created on first use, inside the server's event loop. Last in, first out: a few hot
