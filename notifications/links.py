@@ -143,8 +143,10 @@ def reply_address_read(address: str) -> uuid.UUID:
     local, _, domain = address.strip().lower().rpartition("@")
     if not settings.DESK_INBOUND_DOMAIN or domain != settings.DESK_INBOUND_DOMAIN:
         raise InvalidLinkError
+    if not local.startswith(REPLY_ADDRESS_PREFIX):
+        raise InvalidLinkError
     chat, _, mac = local.removeprefix(REPLY_ADDRESS_PREFIX).partition(".")
-    if not local.startswith(REPLY_ADDRESS_PREFIX) or len(chat) != 26 or len(mac) != 16:
+    if len(chat) != 26 or len(mac) != 16:
         raise InvalidLinkError
     secrets = [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]
     if not any(constant_time_compare(mac, _reply_mac(chat, secret)) for secret in secrets):
