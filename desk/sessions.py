@@ -71,7 +71,7 @@ class SessionStore(cached_db.SessionStore):
     def load(self) -> dict[str, Any]:
         # cached_db's, with the cache write after a miss guarded as its read is: with Redis down,
         # a session read from the database is still a session (cached_db failed the request).
-        cache = sessions_cache()
+        cache = self._cache
         try:
             data: dict[str, Any] | None = cache.get(self.cache_key)
         except Exception:
