@@ -30,7 +30,6 @@ import weakref
 from dataclasses import dataclass
 from typing import Any
 
-import redis
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
@@ -39,6 +38,7 @@ from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError
 
 from chats.realtime.protocol import LAYER_RECHECK, user_group
+from desk.redis_client import sync_redis
 from desk.runtime.reconnect import reconnect_once
 
 logger = logging.getLogger(__name__)
@@ -117,7 +117,7 @@ def access_changed(user_pk: Any, *, ended_session: str | None = None) -> None:
     """
     mark = session_mark(ended_session) if ended_session else ANY_SESSION
     try:
-        client = _sync_client()
+        client = sync_redis()
         with client.pipeline(transaction=False) as pipe:
             pipe.sadd(marks_key(user_pk), mark)
             pipe.expire(marks_key(user_pk), MARK_TTL)
@@ -133,19 +133,6 @@ def access_changed(user_pk: Any, *, ended_session: str | None = None) -> None:
         )
     except Exception:
         logger.exception("could not tell user %s's sockets that their access changed", user_pk)
-
-
-_sync_clients: dict[str, redis.Redis] = {}
-
-
-def _sync_client() -> redis.Redis:
-    client = _sync_clients.get(settings.REDIS_URL)
-    if client is None:
-        client = redis.Redis.from_url(
-            settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2
-        )
-        _sync_clients[settings.REDIS_URL] = client
-    return client
 
 
 # --- Socket slots (asynchronous: the consumers) --------------------------------------------------

@@ -47,6 +47,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from desk.health import UNCACHED
+from desk.redis_client import sync_redis
 from desk.runtime.threadpool import answer
 
 logger = logging.getLogger(__name__)
@@ -87,13 +88,11 @@ class QueueDepth(Collector):
         depth = _queue_depth()
         try:
             # The broker is REDIS_URL's Redis (CELERY_BROKER_URL is its kombu spelling).
-            with redis.Redis.from_url(
-                settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2
-            ) as client:
-                depth.add_metric([], float(client.llen(settings.CELERY_TASK_DEFAULT_QUEUE)))
+            waiting = sync_redis().llen(settings.CELERY_TASK_DEFAULT_QUEUE)
         except redis.RedisError as error:
             logger.warning("metrics: the Celery queue's depth is unknown: %r", error)
             return
+        depth.add_metric([], float(waiting))
         yield depth
 
 

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import time
 
-import redis
 from django.conf import settings
+
+from desk.redis_client import sync_redis
 
 # Long enough to outlive any sweep interval a check would accept.
 TTL = 86400
@@ -19,18 +20,12 @@ def key() -> str:
     return f"{settings.DESK_CHANNEL_PREFIX}:celery:last-sweep"
 
 
-def _client() -> redis.Redis:
-    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
-
-
 def sweep_ran() -> None:
     """Called by the sweep task when it has run."""
-    with _client() as client:
-        client.set(key(), repr(time.time()), ex=TTL)
+    sync_redis().set(key(), repr(time.time()), ex=TTL)
 
 
 def seconds_since_sweep() -> float | None:
     """How long ago a sweep last ran, or None if none ran since Redis last started empty."""
-    with _client() as client:
-        value = client.get(key())
+    value = sync_redis().get(key())
     return None if value is None else max(0.0, time.time() - float(value))

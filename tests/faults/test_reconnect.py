@@ -22,6 +22,7 @@ from django.core.cache.backends.redis import RedisCache
 from redis.asyncio import Redis as AsyncRedis
 
 from chats import access, ratelimit
+from desk.redis_client import sync_redis
 from desk.runtime.layers import RedisChannelLayer
 from tests.faults.private import PrivateRedis, private_redis
 
@@ -96,7 +97,7 @@ async def test_the_rate_limits_async_client_answers_its_first_command_after_a_re
 @pytest.mark.parametrize(
     "client",
     [
-        pytest.param(lambda: access._sync_client(), id="access changes"),
+        pytest.param(sync_redis, id="access changes, heartbeat, metrics"),
         pytest.param(lambda: ratelimit._sync_script().registered_client, id="rate limits"),
     ],
 )

@@ -12,6 +12,7 @@ from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from celery_app import app
 from notifications import heartbeat
 from tests.notifications.conftest import Broker
 from tests.notifications.workers import (  # noqa: F401 (an autouse fixture)
@@ -32,6 +33,11 @@ def no_sweep_yet(settings: Any) -> None:
         client.delete(heartbeat.key())
 
 
+def answering() -> bool:
+    """The worker in a thread is up once its remote control answers (it starts unwaited)."""
+    return bool(app.control.ping(timeout=0.5))
+
+
 def check() -> str:
     output = io.StringIO()
     call_command("check_workers", "--timeout", "2", stdout=output)
@@ -45,6 +51,7 @@ def test_with_no_worker_and_no_beat_both_are_reported_not_running(broker: Broker
 
 def test_with_a_worker_and_beat_running_the_check_passes(broker: Broker) -> None:
     with worker(), beat():
+        wait_until(answering)
         wait_until(lambda: heartbeat.seconds_since_sweep() is not None)
         output = check()
 
@@ -53,13 +60,17 @@ def test_with_a_worker_and_beat_running_the_check_passes(broker: Broker) -> None
 
 
 def test_a_worker_without_beat_is_reported(broker: Broker) -> None:
-    with worker(), pytest.raises(CommandError, match=r"not running: beat$"):
-        check()
+    with worker():
+        wait_until(answering)
+        with pytest.raises(CommandError, match=r"not running: beat$"):
+            check()
 
 
 def test_a_sweep_three_intervals_old_means_beat_stopped(broker: Broker) -> None:
     with redis.Redis.from_url(django_settings.REDIS_URL) as client:
         client.set(heartbeat.key(), repr(time.time() - 4 * SWEEP_INTERVAL))
 
-    with worker(), pytest.raises(CommandError, match=r"not running: beat$"):
-        check()
+    with worker():
+        wait_until(answering)
+        with pytest.raises(CommandError, match=r"not running: beat$"):
+            check()
