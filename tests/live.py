@@ -22,7 +22,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -47,13 +47,15 @@ class Server:
     port: int
     process: subprocess.Popen[bytes]
     log: Path
+    # Where it listens: loopback, or a test host's address (tests/hosts).
+    host: str = "127.0.0.1"
 
     @property
     def origin(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     def url(self, path: str) -> str:
-        return f"ws://127.0.0.1:{self.port}{path}"
+        return f"ws://{self.host}:{self.port}{path}"
 
 
 @dataclass
@@ -220,9 +222,15 @@ def servers_database(workdir: Path) -> Iterator[str]:
 
 
 def spawn(
-    name: str, command: Sequence[str], env: Mapping[str, str], workdir: Path
+    name: str,
+    command: Sequence[str],
+    env: Mapping[str, str],
+    workdir: Path,
+    inside: Callable[[], None] | None = None,
 ) -> subprocess.Popen[bytes]:
-    """A subprocess whose output goes to `<workdir>/<name>.log`, killed if the tests die."""
+    """A subprocess whose output goes to `<workdir>/<name>.log`, killed if the tests die.
+
+    `inside` runs in the child before the command (a test host's `Host.move_here`)."""
     with (workdir / f"{name}.log").open("ab") as output:
         return subprocess.Popen(
             list(command),
@@ -231,8 +239,22 @@ def spawn(
             stdin=subprocess.DEVNULL,
             stdout=output,
             stderr=subprocess.STDOUT,
-            preexec_fn=dies_with_parent(),
+            preexec_fn=child_setup(inside),
         )
+
+
+def child_setup(inside: Callable[[], None] | None) -> Callable[[], None] | None:
+    """A `preexec_fn`: `inside` (if any), then dying with the test process."""
+    dies = dies_with_parent()
+    if inside is None:
+        return dies
+
+    def setup() -> None:
+        inside()
+        if dies is not None:
+            dies()
+
+    return setup
 
 
 def start_server(name: str, env: Mapping[str, str], workdir: Path, port: int = 0) -> Server:
@@ -256,7 +278,7 @@ def wait_until_listening(server: Server, timeout: float = START_TIMEOUT) -> None
                 + server.log.read_text(errors="replace")
             )
         with contextlib.suppress(OSError):
-            socket.create_connection(("127.0.0.1", server.port), timeout=1).close()
+            socket.create_connection((server.host, server.port), timeout=1).close()
             return
         if time.monotonic() > deadline:
             raise RuntimeError(
@@ -276,7 +298,12 @@ def stop(process: subprocess.Popen[bytes]) -> None:
             process.wait()
 
 
-def seed(env: Mapping[str, str], users: Sequence[str], admins: Sequence[str]) -> dict[str, Any]:
+def seed(
+    env: Mapping[str, str],
+    users: Sequence[str],
+    admins: Sequence[str],
+    inside: Callable[[], None] | None = None,
+) -> dict[str, Any]:
     """Migrate the live database and create these people: see tests/live_seed.py."""
     seeded = subprocess.run(
         [sys.executable, "-m", "tests.live_seed", json.dumps({"users": users, "admins": admins})],
@@ -285,6 +312,7 @@ def seed(env: Mapping[str, str], users: Sequence[str], admins: Sequence[str]) ->
         capture_output=True,
         timeout=START_TIMEOUT + len(users) / 10,
         check=False,
+        preexec_fn=inside,
     )
     if seeded.returncode != 0:
         raise RuntimeError(seeded.stderr.decode(errors="replace"))

@@ -18,21 +18,21 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import redis
 
-from desk.embedded import dies_with_parent, redis_server_path, stop_redis
-from tests.live import free_port
+from desk.embedded import redis_server_path, stop_redis
+from tests.live import child_setup, free_port
 
 START_TIMEOUT = 30.0
 
 
-def _listening(port: int) -> bool:
+def _listening(host: str, port: int) -> bool:
     with contextlib.suppress(OSError):
-        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+        socket.create_connection((host, port), timeout=0.5).close()
         return True
     return False
 
@@ -47,24 +47,29 @@ def _wait_for(condition: object, what: str, timeout: float = START_TIMEOUT) -> N
 
 @dataclass
 class PrivateRedis:
-    """A redis-server on 127.0.0.1:<port>, no persistence: a restart starts it empty."""
+    """A redis-server on <host>:<port>, no persistence: a restart starts it empty.
+
+    `host` is loopback, or a test host's address with `inside` moving the server there
+    (tests/hosts)."""
 
     workdir: Path
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
     restarts: int = 0
+    host: str = "127.0.0.1"
+    inside: Callable[[], None] | None = None
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        return f"redis://{self.host}:{self.port}/0"
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            [redis_server_path(), "--port", str(self.port), "--bind", "127.0.0.1",
+            [redis_server_path(), "--port", str(self.port), "--bind", self.host,
              "--daemonize", "no", "--save", "", "--appendonly", "no",
              "--dir", str(self.workdir), "--logfile", str(self.workdir / "redis.log")],
             stdin=subprocess.DEVNULL,
-            preexec_fn=dies_with_parent(),
+            preexec_fn=child_setup(self.inside),
         )  # fmt: skip
         _wait_for(self.answers, f"the private Redis did not answer on port {self.port}")
 
@@ -100,8 +105,10 @@ class PrivateRedis:
 
 
 @contextlib.contextmanager
-def private_redis(workdir: Path) -> Iterator[PrivateRedis]:
-    server = PrivateRedis(workdir)
+def private_redis(
+    workdir: Path, host: str = "127.0.0.1", inside: Callable[[], None] | None = None
+) -> Iterator[PrivateRedis]:
+    server = PrivateRedis(workdir, host=host, inside=inside)
     server.start()
     try:
         yield server
@@ -131,17 +138,19 @@ def postgres_binaries() -> tuple[Path | None, str]:
 
 @dataclass
 class PrivatePostgres:
-    """A throwaway PostgreSQL cluster on 127.0.0.1:<port>, trust auth, fsync off."""
+    """A throwaway PostgreSQL cluster on <host>:<port>, trust auth, fsync off."""
 
     bin_dir: Path
     data_dir: Path
     log: Path
     port: int = field(default_factory=free_port)
     restarts: int = 0
+    host: str = "127.0.0.1"
+    inside: Callable[[], None] | None = None
 
     @property
     def url(self) -> str:
-        return f"postgres://postgres@127.0.0.1:{self.port}/desk"
+        return f"postgres://postgres@{self.host}:{self.port}/desk"
 
     def _run(self, *command: str) -> None:
         # PostgreSQL will not run as root: the cluster belongs to the `postgres` OS user then.
@@ -152,6 +161,7 @@ class PrivatePostgres:
             capture_output=True,
             timeout=START_TIMEOUT * 2,
             stdin=subprocess.DEVNULL,
+            preexec_fn=self.inside,
         )
 
     def init(self) -> None:
@@ -159,15 +169,18 @@ class PrivatePostgres:
             str(self.bin_dir / "initdb"), "-D", str(self.data_dir), "-U", "postgres",
             "--auth=trust", "--no-sync", "-E", "UTF8",
         )  # fmt: skip
+        # initdb trusts loopback only; desk's other test hosts are on the server's own subnet.
+        with (self.data_dir / "pg_hba.conf").open("a") as rules:
+            rules.write("host all all samenet trust\n")
         self.start()
         self._run(
-            str(self.bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(self.port),
+            str(self.bin_dir / "createdb"), "-h", self.host, "-p", str(self.port),
             "-U", "postgres", "desk",
         )  # fmt: skip
 
     def start(self) -> None:
         options = (
-            f"-c listen_addresses=127.0.0.1 -c port={self.port} -c fsync=off "
+            f"-c listen_addresses={self.host} -c port={self.port} -c fsync=off "
             f"-c synchronous_commit=off -c full_page_writes=off -c unix_socket_directories="
             f"{self.data_dir} -c max_connections=100"
         )
@@ -185,11 +198,13 @@ class PrivatePostgres:
             )  # fmt: skip
 
     def answers(self) -> bool:
-        return _listening(self.port)
+        return _listening(self.host, self.port)
 
 
 @contextlib.contextmanager
-def private_postgres(bin_dir: Path) -> Iterator[PrivatePostgres]:
+def private_postgres(
+    bin_dir: Path, host: str = "127.0.0.1", inside: Callable[[], None] | None = None
+) -> Iterator[PrivatePostgres]:
     root = Path(tempfile.mkdtemp(prefix="desk-pg-"))
     try:
         # The postgres OS user must reach and own the cluster's folder.
@@ -199,7 +214,7 @@ def private_postgres(bin_dir: Path) -> Iterator[PrivatePostgres]:
         if os.geteuid() == 0:
             shutil.chown(data_dir, "postgres", "postgres")
             shutil.chown(root, "postgres", "postgres")
-        server = PrivatePostgres(bin_dir, data_dir, root / "postgres.log")
+        server = PrivatePostgres(bin_dir, data_dir, root / "postgres.log", host=host, inside=inside)
         try:
             server.init()
             yield server
