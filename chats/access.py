@@ -158,7 +158,7 @@ async def slot_renew(user_pk: Any, channel_name: str) -> None:
 
 async def slot_release(user_pk: Any, channel_name: str) -> None:
     try:
-        await _client().zrem(slots_key(user_pk), channel_name)
+        await loop_redis().zrem(slots_key(user_pk), channel_name)
     except (RedisError, OSError) as exc:
         # The entry stops counting after SLOT_TTL anyway.
         logger.warning("could not free user %s's socket slot: %s", user_pk, exc)
@@ -170,7 +170,8 @@ _clients: weakref.WeakKeyDictionary[
 ] = weakref.WeakKeyDictionary()
 
 
-def _client() -> Redis:
+def loop_redis() -> Redis:
+    """This event loop's Redis client for the sockets' bookkeeping (slots here, chats.presence)."""
     return _entry()[0]
 
 

@@ -12,7 +12,16 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 
 from chats.embed import services as embed_services
-from chats.models import ChatAuditEntry, Contact, SupportChat, SupportMessage
+from chats.models import (
+    Attachment,
+    ChatAuditEntry,
+    Contact,
+    Holiday,
+    OpeningHours,
+    SupportChat,
+    SupportMessage,
+    SupportSettings,
+)
 from chats.schemas import PersonOut
 
 
@@ -53,6 +62,44 @@ class SupportMessageAdmin(admin.ModelAdmin):
     @admin.display(description="content")
     def short_content(self, message: SupportMessage) -> str:
         return message.content[:80]
+
+
+@admin.register(Attachment)
+class AttachmentAdmin(admin.ModelAdmin):
+    """Files in chats (chats/attachments/). Read only, and without the bytes: those are only
+    ever served through signed URLs (the API). Deleting one deletes its stored files after the
+    commit."""
+
+    list_display = ("created_at", "name", "content_type", "size", "chat", "sent")
+    list_filter = ("content_type", ("message", admin.EmptyFieldListFilter))
+    search_fields = ("name", "chat__user__email")
+    list_select_related = ("chat__user",)
+    date_hierarchy = "created_at"
+    fields = (
+        "id",
+        "name",
+        "content_type",
+        "size",
+        "width",
+        "height",
+        "chat",
+        "message",
+        "uploader",
+        "storage_name",
+        "thumbnail_name",
+        "created_at",
+    )
+    readonly_fields = fields
+
+    @admin.display(description="sent", boolean=True)
+    def sent(self, attachment: Attachment) -> bool:
+        return attachment.message_id is not None
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
 
 
 @admin.register(ChatAuditEntry)
@@ -150,3 +197,42 @@ class DeskUserAdmin(UserAdmin):
 
 admin.site.unregister(User)
 admin.site.register(User, DeskUserAdmin)
+
+
+class OpeningHoursInline(admin.TabularInline):
+    model = OpeningHours
+    extra = 0
+    fields = ("weekday", "opens", "closes")
+
+
+class HolidayInline(admin.TabularInline):
+    model = Holiday
+    extra = 0
+    fields = ("date", "name")
+
+
+@admin.register(SupportSettings)
+class SupportSettingsAdmin(admin.ModelAdmin):
+    """The one row of support settings: business hours (time zone, weekly hours, holidays), the
+    widget's texts, and whether replies name their admin. Opening the list opens the row."""
+
+    inlines = [OpeningHoursInline, HolidayInline]
+    fieldsets = [
+        ("Business hours", {"fields": ["time_zone", "hide_launcher_for_guests"]}),
+        ("What the widget says", {"fields": ["greeting", "reply_time", "away_message"]}),
+        ("Replies", {"fields": ["agent_names"]}),
+    ]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        from django.shortcuts import redirect
+
+        settings_row = SupportSettings.load()
+        return redirect("admin:chats_supportsettings_change", settings_row.pk)

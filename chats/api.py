@@ -15,17 +15,22 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.contrib.auth.models import User
 from django.middleware.csrf import get_token
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Field, File, Query, Router, Schema, Status, UploadedFile
+from ninja.decorators import decorate_view
 from ninja.security import django_auth
 
-from chats import selectors, services
+from chats import presence, selectors, services
+from chats.attachments import services as attachment_services
+from chats.attachments.uploads import limited_uploads
+from chats.availability import availability_now
 from chats.embed import services as embed_services
 from chats.embed.api import desk_bearer
 from chats.http import ApiRequest, request_is_cross_site
-from chats.models import SupportChat, SupportMessage
+from chats.models import Attachment, SupportChat, SupportMessage
 from chats.schemas import (
     BODY_ERRORS,
     AdminChatOut,
+    AttachmentOut,
     ChatListItemOut,
     ChatListOut,
     ErrorOut,
@@ -50,6 +55,9 @@ ADMIN_ERRORS: dict[int, Any] = {**USER_ERRORS, 403: ErrorOut, 404: ErrorOut}
 # Posting a message may also be refused for a body that does not parse (BODY_ERRORS), or for going
 # over the user's allowance (429, with Retry-After).
 POSTING_ERRORS: dict[int, Any] = {**BODY_ERRORS, 429: ErrorOut}
+# An upload may also be refused for its size (413, as it arrives), its type (415, from its
+# content), or the uploader's allowance (429, with Retry-After).
+UPLOAD_ERRORS: dict[int, Any] = {413: ErrorOut, 415: ErrorOut, 429: ErrorOut}
 
 
 class MessagesQuery(Schema):
@@ -78,7 +86,8 @@ async def get_chat(request: ApiRequest) -> dict[str, Any]:
     people in without Django's login form), so the widget can send X-CSRFToken on its writes.
     """
     get_token(request)
-    return await sync_to_async(_user_chat)(request.auth)
+    chat = await sync_to_async(_user_chat)(request.auth)
+    return {**chat, "support_online": await presence.support_online()}
 
 
 @router.get(
@@ -105,9 +114,48 @@ async def send_message(request: ApiRequest, payload: MessageIn) -> Status[Suppor
     beyond that the answer is 429 with a Retry-After header (seconds).
     """
     message = await sync_to_async(services.user_message_post)(
-        user=request.auth, content=payload.content
+        user=request.auth, content=payload.content, attachment_ids=payload.attachment_ids
     )
     return Status(201, message)
+
+
+@router.post(
+    "/support_chat/attachments",
+    auth=USER_AUTH,
+    response={201: AttachmentOut, **USER_ERRORS, **UPLOAD_ERRORS},
+    tags=["user"],
+)
+@decorate_view(limited_uploads)
+def upload_attachment(request: ApiRequest, file: File[UploadedFile]) -> Status[Attachment]:
+    """Upload a file into the caller's chat (multipart/form-data, field `file`), to attach to a
+    message: pass its `id` in the message's `attachment_ids`. Until then only the uploader (and
+    support) can fetch it, and after a day unattached it is deleted.
+
+    At most DESK_ATTACHMENT_MAX_BYTES (10 MB; 413 beyond, refused as it arrives). The type is
+    read from the content, whatever the name says: images (PNG, JPEG, GIF, WebP; re-encoded
+    without their metadata), PDF, plain text, CSV, office documents (docx, xlsx, pptx, odt,
+    ods, odp, doc, xls, ppt); anything else 415. A damaged image or a decompression bomb is 422.
+    DESK_UPLOADS_PER_HOUR files and DESK_UPLOAD_MB_PER_HOUR megabytes an hour (429 beyond).
+
+    Synchronous on purpose: the multipart parsing, the image's decoding and the storage's write
+    all happen on the request's thread, never on the event loop.
+    """
+    attachment = attachment_services.attachment_upload(user=request.auth, upload=file)
+    return Status(201, attachment)
+
+
+@router.get(
+    "/support_chat/attachments/{attachment_id}",
+    auth=USER_AUTH,
+    response={200: AttachmentOut, **USER_ERRORS, 404: ErrorOut},
+    tags=["user"],
+)
+async def get_attachment(request: ApiRequest, attachment_id: uuid.UUID) -> Attachment:
+    """An attachment of the caller's chat with fresh signed URLs (those in a message expire):
+    one attached to a message, or the caller's own upload. 404 for anything else."""
+    return await sync_to_async(selectors.attachment_for_user)(
+        user=request.auth, attachment_id=attachment_id
+    )
 
 
 @router.patch(
@@ -132,6 +180,7 @@ def _user_chat(user: User) -> dict[str, Any]:
         "unread_count": selectors.unread_reply_count(chat=chat),
         "messages": page.messages,
         "has_more": page.has_more,
+        "availability": availability_now(),
     }
 
 
@@ -157,6 +206,9 @@ async def list_chats(request: ApiRequest, params: Query[ChatListQuery]) -> dict[
         cursor=params.cursor,
         q=params.q,
     )
+    online = await presence.chats_online(chat.id for chat in page.chats)
+    for chat in page.chats:
+        chat.user_online = online[chat.id]
     return {"items": page.chats, "next_cursor": page.next_cursor}
 
 
@@ -168,7 +220,10 @@ async def get_admin_chat(request: ApiRequest, chat_id: uuid.UUID) -> dict[str, A
     else a foreign Origin or Referer): then the chat is returned and nothing is marked.
     """
     mark_viewed = not request_is_cross_site(request)
-    return await sync_to_async(_admin_chat)(request.auth, chat_id, mark_viewed=mark_viewed)
+    online = await presence.chats_online([chat_id])
+    return await sync_to_async(_admin_chat)(
+        request.auth, chat_id, mark_viewed=mark_viewed, user_online=online[chat_id]
+    )
 
 
 @router.get(
@@ -193,9 +248,43 @@ async def send_reply(
 ) -> Status[SupportMessage]:
     """Reply to the user. The same per-user message allowance as the widget's (429 beyond it)."""
     message = await sync_to_async(services.admin_reply_post)(
-        admin=request.auth, chat_id=chat_id, content=payload.content
+        admin=request.auth,
+        chat_id=chat_id,
+        content=payload.content,
+        attachment_ids=payload.attachment_ids,
     )
     return Status(201, message)
+
+
+@router.post(
+    "/admin/chats/{chat_id}/attachments",
+    response={201: AttachmentOut, **ADMIN_ERRORS, **UPLOAD_ERRORS},
+    tags=["admin"],
+)
+@decorate_view(limited_uploads)
+def upload_admin_attachment(
+    request: ApiRequest, chat_id: uuid.UUID, file: File[UploadedFile]
+) -> Status[Attachment]:
+    """Upload a file into the chat, to attach to a reply (`attachment_ids`): the same rules,
+    limits and allowance as the user's upload (the allowance is the admin's own)."""
+    attachment = attachment_services.attachment_upload(
+        user=request.auth, upload=file, chat_id=chat_id
+    )
+    return Status(201, attachment)
+
+
+@router.get(
+    "/admin/chats/{chat_id}/attachments/{attachment_id}",
+    response={200: AttachmentOut, **ADMIN_ERRORS},
+    tags=["admin"],
+)
+async def get_admin_attachment(
+    request: ApiRequest, chat_id: uuid.UUID, attachment_id: uuid.UUID
+) -> Attachment:
+    """An attachment of the chat (uploads not yet sent included) with fresh signed URLs."""
+    return await sync_to_async(selectors.attachment_for_admin)(
+        admin=request.auth, chat_id=chat_id, attachment_id=attachment_id
+    )
 
 
 @router.post(
@@ -233,10 +322,13 @@ async def create_guest_link(request: ApiRequest, payload: GuestLinkIn) -> Status
     return Status(201, {"url": link.url, "chat_id": chat_id, "expires_at": link.expires_at})
 
 
-def _admin_chat(admin: User, chat_id: uuid.UUID, *, mark_viewed: bool) -> dict[str, Any]:
+def _admin_chat(
+    admin: User, chat_id: uuid.UUID, *, mark_viewed: bool, user_online: bool
+) -> dict[str, Any]:
     if mark_viewed:
         services.chat_mark_viewed(admin=admin, chat_id=chat_id)
     chat = selectors.chat_summary_for_admin(admin=admin, chat_id=chat_id)
+    chat.user_online = user_online
     page = selectors.messages_page(messages=selectors.chat_messages(chat))
     summary = dict(ChatListItemOut.from_orm(chat))
     return {**summary, "messages": page.messages, "has_more": page.has_more}

@@ -18,6 +18,18 @@ class ChatsConfig(AppConfig):
         embed_checks.register()
         self.connect_session_receivers()
         self.connect_metrics_receivers()
+        self.connect_availability_receivers()
+
+    def connect_availability_receivers(self) -> None:
+        # Staff changed the business hours or the widget's texts in Django admin.
+        from django.db.models.signals import post_delete, post_save
+
+        from chats.availability import settings_changed
+        from chats.models import Holiday, OpeningHours, SupportSettings
+
+        for model in (SupportSettings, OpeningHours, Holiday):
+            for signal in (post_save, post_delete):
+                signal.connect(settings_changed, sender=model, dispatch_uid=f"availability.{model}")
 
     def connect_metrics_receivers(self) -> None:
         # desk/metrics.py: desk_messages_stored_total.

@@ -24,9 +24,10 @@ from chats import selectors, services
 from chats.errors import InvalidInputError, NotFoundError
 from chats.models import SupportChat
 from chats.permissions import Role, require_admin
+from chats.presence import STAFF, chat_presence
 from chats.realtime import transport
 from chats.realtime.builders import sync_event
-from chats.realtime.protocol import ADMINS_GROUP, chat_group
+from chats.realtime.protocol import ADMINS_GROUP, PEOPLE_GROUP, chat_group
 from chats.realtime.sockets import SocketConsumer, request_id_of
 from desk.runtime.database import database_sync_to_async
 
@@ -59,17 +60,28 @@ class SupportChatConsumer(SocketConsumer):
         self.chat, self.role = await database_sync_to_async(selectors.chat_for_participant)(
             user=user, chat_id=chat_id
         )
+        if self.role == Role.USER:
+            # Support's presence is announced to every person's chat sockets.
+            return [chat_group(self.chat.id), PEOPLE_GROUP]
         return [chat_group(self.chat.id)]
+
+    def presence(self) -> str | None:
+        # The person is online on their chat; an admin reading it is not the person.
+        return chat_presence(self.chat.id) if self.role == Role.USER else None
 
     async def send_message(self, frame: dict[str, Any]) -> None:
         content = frame.get("content")
+        attachment_ids = frame.get("attachment_ids")
         if self.role == Role.USER:
             await database_sync_to_async(services.user_message_post)(
-                user=self.user, content=content
+                user=self.user, content=content, attachment_ids=attachment_ids
             )
         else:
             await database_sync_to_async(services.admin_reply_post)(
-                admin=self.user, chat_id=self.chat.id, content=content
+                admin=self.user,
+                chat_id=self.chat.id,
+                content=content,
+                attachment_ids=attachment_ids,
             )
 
     async def mark_read(self, frame: dict[str, Any]) -> None:
@@ -108,6 +120,10 @@ class AdminNotificationsConsumer(SocketConsumer):
     async def authorize(self, user: User) -> list[str]:
         require_admin(user)
         return [ADMINS_GROUP]
+
+    def presence(self) -> str | None:
+        # Support is online while a staff member has the dashboard open.
+        return STAFF
 
 
 class UnknownPathConsumer(AsyncWebsocketConsumer):

@@ -7,10 +7,15 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Length
-from django.db.models.lookups import GreaterThanOrEqual, LessThanOrEqual
+from django.db.models.lookups import LessThanOrEqual
+from django.db.models.signals import post_delete
+from django.utils import timezone
 
 CONTENT_MAX_LENGTH = 5000
 NAME_MAX_LENGTH = 100
+# Files one message may carry (chats/attachments/).
+ATTACHMENTS_PER_MESSAGE = 10
+ATTACHMENT_NAME_MAX_LENGTH = 200
 
 
 class NewestActivityIndex(models.Index):
@@ -63,6 +68,8 @@ class SupportChat(models.Model):
     message_count = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Not stored: whether the person has the chat open now, set by the API from chats.presence.
+    user_online: bool | None = None
 
     class Meta:
         indexes = [
@@ -128,15 +135,100 @@ class SupportMessage(models.Model):
             models.CheckConstraint(
                 condition=Q(sender_type__in=SenderType.values), name="message_sender_type_valid"
             ),
+            # Empty only with attachments, which the posting services check (chats/validation.py):
+            # a rule across two tables that no CHECK can state.
             models.CheckConstraint(
-                condition=GreaterThanOrEqual(Length("content"), 1)
-                & LessThanOrEqual(Length("content"), CONTENT_MAX_LENGTH),
+                condition=LessThanOrEqual(Length("content"), CONTENT_MAX_LENGTH),
                 name="message_content_length_valid",
             ),
         ]
 
     def __str__(self) -> str:
         return f"{self.sender_type} message in {self.chat_id}"
+
+
+# Uploads not attached to any message: the clean-up deletes them once they are a day old.
+UNATTACHED = Q(message__isnull=True)
+
+
+class Attachment(models.Model):
+    """A file uploaded into a chat, by its user or by support: attached to one message, or
+    waiting (an upload the message that will carry it has not been posted with yet).
+
+    The bytes live in the "attachments" storage (Django's STORAGES; chats/attachments/) under
+    names desk makes (never the uploader's file name); deleting the row deletes them, after the
+    commit, however the row goes (`attachment_files_forget` below): with its chat, its person, or
+    by the clean-up of uploads never attached.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    chat = models.ForeignKey(SupportChat, on_delete=models.CASCADE, related_name="attachments")
+    # Kept when the uploader's account is deleted (a staff member leaving), like a message's
+    # sender; a waiting upload with no uploader left is only ever swept.
+    uploader = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    message = models.ForeignKey(
+        SupportMessage,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="attachments",
+    )
+    # The name it is downloaded under: the uploader's, made safe (chats/attachments/filetypes.py).
+    name = models.CharField(max_length=ATTACHMENT_NAME_MAX_LENGTH)
+    # Of what is stored (an image as re-encoded), in bytes.
+    size = models.PositiveBigIntegerField()
+    # Detected from the content, never taken from the upload's name or declared type.
+    content_type = models.CharField(max_length=100)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    storage_name = models.CharField(max_length=255, unique=True)
+    # Images only; empty otherwise.
+    thumbnail_name = models.CharField(max_length=255, blank=True, default="")
+    thumbnail_size = models.PositiveIntegerField(null=True, blank=True)
+    thumbnail_content_type = models.CharField(max_length=100, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [
+            # The clean-up's scan: only the waiting uploads, oldest first.
+            models.Index(
+                fields=["created_at"], condition=UNATTACHED, name="attachment_waiting_idx"
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(width__isnull=True, height__isnull=True, thumbnail_name="")
+                | Q(width__isnull=False, height__isnull=False),
+                name="attachment_image_fields_together",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} in {self.chat_id}"
+
+    @property
+    def is_image(self) -> bool:
+        return self.width is not None
+
+    def stored_names(self) -> list[str]:
+        return [name for name in (self.storage_name, self.thumbnail_name) if name]
+
+
+def attachment_files_forget(sender: Any, *, instance: Attachment, **kwargs: Any) -> None:
+    """post_delete of an Attachment: its bytes leave the storage once the deletion commits (and
+    stay if it rolls back). Connected below, not in ChatsConfig.ready(), so that no app can have
+    the model without it."""
+    from chats.attachments.storage import files_delete_on_commit
+
+    files_delete_on_commit(instance.stored_names(), using=kwargs.get("using"))
+
+
+post_delete.connect(
+    attachment_files_forget, sender=Attachment, dispatch_uid="chats.attachment_files_forget"
+)
 
 
 class AdminAction(models.TextChoices):
@@ -232,3 +324,120 @@ class Contact(models.Model):
     @property
     def is_guest(self) -> bool:
         return self.kind == ContactKind.GUEST
+
+
+# --- Availability: business hours and the widget's texts ----------------------------------------
+
+
+def time_zone_validate(value: str) -> None:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from django.core.exceptions import ValidationError
+
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(f"{value!r} is not a time zone, such as Europe/Berlin.") from None
+
+
+class SupportSettings(models.Model):
+    """desk's one row of support settings, edited by staff in Django admin: the business hours'
+    time zone (the hours and holidays hang off it), the texts the widget shows, and whether a
+    reply names the admin who wrote it. `load()` reads it, making it on first use."""
+
+    time_zone = models.CharField(
+        max_length=64,
+        default="UTC",
+        validators=[time_zone_validate],
+        help_text="The business hours' time zone, such as Europe/Berlin.",
+    )
+    greeting = models.CharField(max_length=300, default="Hi! Ask us anything: we're here to help.")
+    reply_time = models.CharField(
+        "expected reply time",
+        max_length=200,
+        default="We usually reply within a few hours.",
+        help_text="Shown while support is open (business hours, or no hours set).",
+    )
+    away_message = models.CharField(
+        max_length=300,
+        default="We're away right now. Leave a message and we'll answer by email.",
+        help_text="Shown outside business hours, with when support is back.",
+    )
+    hide_launcher_for_guests = models.BooleanField(
+        "hide the widget from guests outside business hours",
+        default=False,
+        help_text="Anonymous visitors of an embedding site see no chat button while closed; "
+        "people already chatting, and signed-in ones, still do.",
+    )
+    agent_names = models.BooleanField(
+        "show who replied",
+        default=True,
+        help_text='A reply shows its admin\'s first name ("Alice from Support"). Off: every '
+        "reply comes from Support.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "support settings"
+        constraints = [models.CheckConstraint(condition=Q(pk=1), name="support_settings_one_row")]
+
+    def __str__(self) -> str:
+        return "Support settings"
+
+    @classmethod
+    def load(cls) -> SupportSettings:
+        found, _ = cls.objects.get_or_create(pk=1)
+        return found
+
+
+class Weekday(models.IntegerChoices):
+    MONDAY = 0, "Monday"
+    TUESDAY = 1, "Tuesday"
+    WEDNESDAY = 2, "Wednesday"
+    THURSDAY = 3, "Thursday"
+    FRIDAY = 4, "Friday"
+    SATURDAY = 5, "Saturday"
+    SUNDAY = 6, "Sunday"
+
+
+class OpeningHours(models.Model):
+    """One interval of a weekday when support is open, in the settings' time zone; a day may
+    have several (a lunch break), a night shift is two (one each side of midnight)."""
+
+    support = models.ForeignKey(SupportSettings, on_delete=models.CASCADE, related_name="hours")
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    opens = models.TimeField()
+    closes = models.TimeField()
+
+    class Meta:
+        ordering = ["weekday", "opens"]
+        verbose_name_plural = "opening hours"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(closes__gt=F("opens")), name="hours_close_after_open"
+            ),
+            models.CheckConstraint(condition=Q(weekday__lte=6), name="hours_weekday_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.opens:%H:%M}-{self.closes:%H:%M}"
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        if self.opens is not None and self.closes is not None and self.closes <= self.opens:
+            raise ValidationError("Closing time must be after opening time (split a night shift).")
+
+
+class Holiday(models.Model):
+    """A day support is closed all day, whatever its weekday's hours."""
+
+    support = models.ForeignKey(SupportSettings, on_delete=models.CASCADE, related_name="holidays")
+    date = models.DateField(unique=True)
+    name = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["date"]
+
+    def __str__(self) -> str:
+        return f"{self.date:%Y-%m-%d} {self.name}".strip()

@@ -17,6 +17,10 @@ The limits (documented in docs/events.md and docs/reliability.md):
 - `guests()`: DESK_GUESTS_PER_HOUR new guests an hour per client address (`client_subject`),
   taken by `chats.embed.services.guest_create` (the password-reset limits in desk/accounts.py
   use the same subject).
+- `uploads()` and `upload_kibibytes()`: DESK_UPLOADS_PER_HOUR files and DESK_UPLOAD_MB_PER_HOUR
+  megabytes an hour per user (an upload costs its size in KiB of the second), taken by
+  `chats.attachments.services.attachment_upload` once the file's type is known and before it is
+  decoded or stored.
 
 Two doors to the same script and keys: `acquire` / `take` for the event loop (the socket's frame
 limit), `acquire_sync` / `take_sync` for synchronous code (the services, which run in a worker
@@ -47,18 +51,20 @@ from desk.runtime.reconnect import reconnect_once
 
 logger = logging.getLogger(__name__)
 
-# KEYS[1]: the key. ARGV: milliseconds between actions at the steady rate, the period in ms.
+# KEYS[1]: the key. ARGV: milliseconds between actions at the steady rate, the period in ms, and
+# optionally what this action costs in actions (1 if not given).
 # Returns 0 when the action is allowed, else the milliseconds until it would be.
 _GCRA_LUA = """
 local emission = tonumber(ARGV[1])
 local period = tonumber(ARGV[2])
+local cost = tonumber(ARGV[3]) or 1
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 local tat = tonumber(redis.call('GET', KEYS[1])) or now
 if tat < now then
     tat = now
 end
-local next_tat = tat + emission
+local next_tat = tat + emission * cost
 local allowed_at = next_tat - period
 if now < allowed_at then
     return allowed_at - now
@@ -73,9 +79,12 @@ class Limit:
     name: str
     count: int
     period: float  # seconds
+    # What `count` counts, when an action may cost more than one (upload_kibibytes).
+    unit: str = ""
 
     def describe(self) -> str:
-        return f"at most {self.count} per {self.period:g} s"
+        unit = f" {self.unit}" if self.unit else ""
+        return f"at most {self.count}{unit} per {self.period:g} s"
 
 
 SOCKET_FRAMES = Limit("socket-frames", 240, 60.0)
@@ -88,6 +97,20 @@ def messages() -> Limit:
 def guests() -> Limit:
     """New guests per client address (`client_subject`)."""
     return Limit("guests", settings.DESK_GUESTS_PER_HOUR, 3600.0)
+
+
+def uploads() -> Limit:
+    """Files uploaded per user (chats/attachments/)."""
+    return Limit("uploads", settings.DESK_UPLOADS_PER_HOUR, 3600.0)
+
+
+def upload_kibibytes() -> Limit:
+    """Bytes uploaded per user, counted in KiB: an upload costs `kibibytes(size)` of it."""
+    return Limit("upload-kib", settings.DESK_UPLOAD_MB_PER_HOUR * 1024, 3600.0, unit="KiB")
+
+
+def kibibytes(size: int) -> int:
+    return max(1, math.ceil(size / 1024))
 
 
 def client_subject(remote_addr: str) -> str:
@@ -129,11 +152,12 @@ async def acquire(limit: Limit, subject: str | int) -> float:
     return int(wait_ms) / 1000
 
 
-def acquire_sync(limit: Limit, subject: str | int) -> float:
+def acquire_sync(limit: Limit, subject: str | int, *, cost: int = 1) -> float:
     """`acquire` for synchronous code (a worker thread, a sync view): blocks on Redis, which
-    answers in well under a millisecond or, past its short timeout, is skipped."""
+    answers in well under a millisecond or, past its short timeout, is skipped. `cost`: how many
+    of the limit's actions this one counts for."""
     try:
-        wait_ms = _sync_script()(keys=[key(limit, subject)], args=_script_args(limit))
+        wait_ms = _sync_script()(keys=[key(limit, subject)], args=_script_args(limit, cost))
     except (RedisError, OSError) as exc:
         return _unavailable(limit, exc)
     return int(wait_ms) / 1000
@@ -144,9 +168,9 @@ async def take(limit: Limit, subject: str | int, what: str) -> None:
     _refuse_if_waiting(limit, await acquire(limit, subject), what)
 
 
-def take_sync(limit: Limit, subject: str | int, what: str) -> None:
+def take_sync(limit: Limit, subject: str | int, what: str, *, cost: int = 1) -> None:
     """`take` for synchronous code."""
-    _refuse_if_waiting(limit, acquire_sync(limit, subject), what)
+    _refuse_if_waiting(limit, acquire_sync(limit, subject, cost=cost), what)
 
 
 def _refuse_if_waiting(limit: Limit, wait: float, what: str) -> None:
@@ -158,10 +182,10 @@ def _refuse_if_waiting(limit: Limit, wait: float, what: str) -> None:
         )
 
 
-def _script_args(limit: Limit) -> list[int]:
+def _script_args(limit: Limit, cost: int = 1) -> list[int]:
     emission_ms = math.ceil(limit.period * 1000 / limit.count)
     period_ms = math.ceil(limit.period * 1000)
-    return [emission_ms, period_ms]
+    return [emission_ms, period_ms, cost]
 
 
 def _unavailable(limit: Limit, exc: BaseException) -> float:

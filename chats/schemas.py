@@ -11,33 +11,117 @@ from ninja.schema import DjangoGetter
 from pydantic import model_validator
 
 from chats import selectors
-from chats.models import CONTENT_MAX_LENGTH, Contact, SupportChat
+from chats.attachments.links import attachment_links
+from chats.models import (
+    ATTACHMENTS_PER_MESSAGE,
+    CONTENT_MAX_LENGTH,
+    Attachment,
+    Contact,
+    SupportChat,
+)
 
 SenderTypeOut = Literal["user", "admin"]
 
 
 class MessageIn(Schema):
     content: str = Field(
+        "",
         description=f"1 to {CONTENT_MAX_LENGTH} characters once leading and trailing whitespace "
-        "is trimmed."
+        "is trimmed; may be empty (or left out) when the message carries attachments.",
     )
+    attachment_ids: list[uuid.UUID] = Field(
+        default_factory=list,
+        max_length=ATTACHMENTS_PER_MESSAGE,
+        description="Uploads to attach (ids from POST .../attachments): the sender's own, into "
+        "this chat, not sent with another message yet.",
+    )
+
+
+class AttachmentOut(Schema):
+    """A file in the chat. `url` and `thumbnail_url` are signed for the person they were sent to
+    and work for DESK_ATTACHMENT_URL_MAX_AGE seconds at most (half of it at least), without
+    cookies; ask for the message or the attachment again for fresh ones."""
+
+    id: uuid.UUID
+    name: str = Field(description="The name it downloads under (the uploader's, made safe).")
+    size: int = Field(description="Bytes (of an image as desk re-encoded it).")
+    content_type: str = Field(description="Detected from the file's content.")
+    url: str | None = Field(
+        description="The file: an image shows inline, anything else downloads. Null only in "
+        "events before a socket signs them (never as a client receives them)."
+    )
+    thumbnail_url: str | None = Field(
+        description="At most 320 x 320 pixels, JPEG or PNG; null for anything but images."
+    )
+    width: int | None = Field(description="Pixels; null for anything but images.")
+    height: int | None = Field(description="Pixels; null for anything but images.")
+
+    @staticmethod
+    def resolve_url(attachment: Attachment, context: Any) -> str | None:
+        return _links(attachment, context)["url"]
+
+    @staticmethod
+    def resolve_thumbnail_url(attachment: Attachment, context: Any) -> str | None:
+        return _links(attachment, context)["thumbnail_url"]
+
+
+def _links(attachment: Attachment, context: Any) -> dict[str, str | None]:
+    return attachment_links(
+        attachment.id, is_image=attachment.is_image, viewer_id=viewer_of(context)
+    )
+
+
+def viewer_of(context: Any) -> int | None:
+    """Whom a schema is being built for: the REST caller (ninja puts the request in the
+    context), or None for an event (a socket signs it for its own user as it sends it)."""
+    request = context.get("request") if isinstance(context, dict) else None
+    user = getattr(request, "auth", None)
+    pk = getattr(user, "pk", None)
+    return pk if isinstance(pk, int) else None
 
 
 class MessageOut(Schema):
     id: uuid.UUID
     chat_id: uuid.UUID
-    content: str
+    content: str = Field(description="Empty only for a message that carries attachments.")
     sender_type: SenderTypeOut
     read_at: datetime | None = Field(
         description="When the user read this admin reply; null while unread (and for user "
         "messages)."
     )
     created_at: datetime
+    attachments: list[AttachmentOut] = Field(description="Oldest upload first; often empty.")
+
+    @staticmethod
+    def resolve_attachments(message: Any) -> list[Attachment]:
+        return selectors.message_attachments(message)
 
 
 class MessagePageOut(Schema):
     messages: list[MessageOut]
     has_more: bool
+
+
+class AvailabilityOut(Schema):
+    """Business hours and the widget's texts, as staff set them in Django admin."""
+
+    open: bool = Field(
+        description="Support is within its business hours now (always, when none are set)."
+    )
+    opens_at: datetime | None = Field(description="While closed: when support is back.")
+    time_zone: str = Field(description="The business hours' time zone (IANA), e.g. Europe/Berlin.")
+    greeting: str
+    reply_time: str = Field(description="What to expect while open, e.g. within a few hours.")
+    away_message: str = Field(description="What to say while closed (the answer comes by email).")
+
+
+class WidgetAvailabilityOut(AvailabilityOut):
+    """What an embedded widget asks before anyone has a chat: whether to show its launcher."""
+
+    hide_launcher_for_guests: bool = Field(
+        description="Outside business hours, show no chat button to anonymous visitors."
+    )
+    support_online: bool = Field(description="A staff member has the dashboard open now.")
 
 
 class UserChatOut(MessagePageOut):
@@ -47,6 +131,11 @@ class UserChatOut(MessagePageOut):
         description="When support last opened the chat (the widget's 'seen' hint)."
     )
     unread_count: int = Field(description="Admin replies the user has not read: the badge.")
+    support_online: bool = Field(
+        description="A staff member has the dashboard open now (`support_presence` events keep "
+        "it current)."
+    )
+    availability: AvailabilityOut
 
 
 class MarkReadOut(Schema):
@@ -105,6 +194,15 @@ class ChatListItemOut(Schema):
     archived: bool
     admin_viewed_at: datetime | None
     created_at: datetime
+    user_online: bool | None = Field(
+        None,
+        description="The person has the chat open now (a widget tab, on any server): REST "
+        "answers say; the rows events carry leave it null (`presence` events keep it current).",
+    )
+
+    @staticmethod
+    def resolve_user_online(chat: SupportChat) -> bool | None:
+        return getattr(chat, "user_online", None)
 
     @staticmethod
     def resolve_contact(chat: SupportChat) -> PersonOut | None:
@@ -123,10 +221,14 @@ class AdminChatOut(ChatListItemOut):
     messages: list[MessageOut]
     has_more: bool
 
+    # Built from a dict of a ChatListItemOut already resolved (chats/api.py), not a row.
     @staticmethod
     def resolve_contact(detail: Any) -> Any:
-        # Built from a dict of a ChatListItemOut already resolved (chats/api.py), not a row.
         return detail["contact"]
+
+    @staticmethod
+    def resolve_user_online(detail: Any) -> Any:
+        return detail["user_online"]
 
 
 class ErrorOut(Schema):

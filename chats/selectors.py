@@ -12,17 +12,30 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.contrib.auth.models import User
-from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce, Left
+from django.db.models import (
+    Case,
+    CharField,
+    Exists,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, Concat, Left, NullIf
 
 from chats.errors import InvalidInputError, NotFoundError
-from chats.models import Contact, SenderType, SupportChat, SupportMessage
+from chats.models import UNATTACHED, Attachment, Contact, SenderType, SupportChat, SupportMessage
 from chats.permissions import Role, is_admin, require_admin
 
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
 PREVIEW_LENGTH = 100
 NEVER = datetime(1970, 1, 1, tzinfo=UTC)
+# The preview of a message with attachments and no text: its first attachment's name after this.
+ATTACHMENT_PREVIEW_PREFIX = "\N{PAPERCLIP} "
 
 
 @dataclass(frozen=True)
@@ -58,19 +71,22 @@ def messages_page(
     if after is not None:
         anchor = _message_anchor(messages, after, "after")
         rows = list(
-            messages.filter(
+            _flagged(messages)
+            .filter(
                 Q(created_at__gt=anchor.created_at)
                 | Q(created_at=anchor.created_at, id__gt=anchor.id)
-            ).order_by("created_at", "id")[: limit + 1]
+            )
+            .order_by("created_at", "id")[: limit + 1]
         )
-        return MessagePage(messages=rows[:limit], has_more=len(rows) > limit)
+        return MessagePage(messages=attachments_load(rows[:limit]), has_more=len(rows) > limit)
     if before is not None:
         anchor = _message_anchor(messages, before, "before")
         messages = messages.filter(
             Q(created_at__lt=anchor.created_at) | Q(created_at=anchor.created_at, id__lt=anchor.id)
         )
-    rows = list(messages.order_by("-created_at", "-id")[: limit + 1])
-    return MessagePage(messages=rows[:limit][::-1], has_more=len(rows) > limit)
+    rows = list(_flagged(messages).order_by("-created_at", "-id")[: limit + 1])
+    page = attachments_load(rows[:limit][::-1])
+    return MessagePage(messages=page, has_more=len(rows) > limit)
 
 
 def chat_messages(chat: SupportChat) -> QuerySet[SupportMessage]:
@@ -80,6 +96,99 @@ def chat_messages(chat: SupportChat) -> QuerySet[SupportMessage]:
 def user_messages(user: User) -> QuerySet[SupportMessage]:
     """The messages of the user's chat, without loading the chat first (polling is hot)."""
     return SupportMessage.objects.filter(chat__user=user)
+
+
+def attachments_load(messages: list[SupportMessage]) -> list[SupportMessage]:
+    """`messages`, each with its attachments (oldest first) in `attachment_list`, where
+    MessageOut reads them: one query for all of them, and none when the query that read them
+    flagged that none has any (`messages_page`'s does). For any list of messages (a reply email
+    listing its replies' attachments, say)."""
+    wanted = [message.pk for message in messages if getattr(message, "has_attachments", True)]
+    found: dict[uuid.UUID, list[Attachment]] = {}
+    if wanted:
+        for attachment in Attachment.objects.filter(message_id__in=wanted).order_by(
+            "created_at", "id"
+        ):
+            found.setdefault(attachment.message_id, []).append(attachment)  # type: ignore[arg-type]
+    for message in messages:
+        message.attachment_list = found.get(message.pk, [])  # type: ignore[attr-defined]
+    return messages
+
+
+def message_attachments(message: SupportMessage) -> list[Attachment]:
+    """The message's attachments, oldest first: as loaded with it (`attachments_load`, or set by
+    the posting services), else from a `prefetch_related("attachments")`, else read now."""
+    loaded: list[Attachment] | None = getattr(message, "attachment_list", None)
+    if loaded is not None:
+        return loaded
+    return sorted(message.attachments.all(), key=lambda found: (found.created_at, found.id))
+
+
+def _flagged(messages: QuerySet[SupportMessage]) -> QuerySet[SupportMessage]:
+    # Whether each message has attachments, in the page's own query: a page without any (most
+    # of them, and every empty poll) costs no query more than before attachments existed.
+    return messages.annotate(
+        has_attachments=Exists(Attachment.objects.filter(message=OuterRef("pk")))
+    )
+
+
+def attachment_for_user(*, user: User, attachment_id: uuid.UUID) -> Attachment:
+    """An attachment of the user's own chat that the user may see: one attached to a message,
+    or a waiting upload of their own. NotFoundError otherwise, as for an id that names nothing."""
+    found = (
+        Attachment.objects.filter(id=attachment_id, chat__user=user)
+        .filter(Q(message__isnull=False) | Q(uploader=user))
+        .first()
+    )
+    if found is None:
+        raise NotFoundError("No such attachment.")
+    return found
+
+
+def attachment_for_admin(
+    *, admin: User, chat_id: uuid.UUID, attachment_id: uuid.UUID
+) -> Attachment:
+    """An attachment of the chat, for an admin (waiting uploads included)."""
+    require_admin(admin)
+    found = Attachment.objects.filter(id=attachment_id, chat_id=chat_id).first()
+    if found is None:
+        raise NotFoundError("No such attachment.")
+    return found
+
+
+def attachment_to_serve(*, viewer_id: int, attachment_id: uuid.UUID) -> Attachment | None:
+    """The attachment, if the user `viewer_id` may fetch its bytes now, else None; one query.
+
+    An active admin may fetch any; the chat's own user, while active, one attached to a message
+    or a waiting upload of their own. None alike for an id that names nothing and one this
+    person may not see."""
+    active_admin = User.objects.filter(pk=viewer_id, is_active=True, is_staff=True)
+    owner = Q(chat__user_id=viewer_id, chat__user__is_active=True) & (
+        Q(message__isnull=False) | Q(uploader_id=viewer_id)
+    )
+    return (
+        Attachment.objects.filter(id=attachment_id)
+        .filter(owner | Exists(active_admin))
+        .only(
+            "id",
+            "name",
+            "size",
+            "content_type",
+            "storage_name",
+            "width",
+            "thumbnail_name",
+            "thumbnail_size",
+            "thumbnail_content_type",
+        )
+        .first()
+    )
+
+
+def waiting_uploads(*, older_than: datetime) -> QuerySet[Attachment]:
+    """Uploads never attached to a message, created before `older_than`, oldest first."""
+    return Attachment.objects.filter(UNATTACHED, created_at__lt=older_than).order_by(
+        "created_at", "id"
+    )
 
 
 def unread_reply_count(*, chat: SupportChat) -> int:
@@ -93,7 +202,24 @@ def chat_list_rows() -> QuerySet[SupportChat]:
 
     Checks nobody: every caller has checked who is asking (`chat_list_for_admin` and
     `chat_summary_for_admin` below, a service holding the chat's lock)."""
-    latest = SupportMessage.objects.filter(chat=OuterRef("pk")).order_by("-created_at", "-id")
+    latest = _newest_first(OuterRef("pk"))
+    # A message with attachments may have no text: its preview is its first attachment's name
+    # (read only then). None for a chat without messages.
+    first_file = (
+        Attachment.objects.filter(
+            message_id=Subquery(_newest_first(OuterRef(OuterRef("pk"))).values("id")[:1])
+        )
+        .order_by("created_at", "id")
+        .values("name")[:1]
+    )
+    preview = Case(
+        When(last_message_at__isnull=True, then=Value(None, output_field=CharField())),
+        default=Coalesce(
+            NullIf(Left(Subquery(latest.values("content")[:1]), PREVIEW_LENGTH), Value("")),
+            Left(Concat(Value(ATTACHMENT_PREVIEW_PREFIX), Subquery(first_file)), PREVIEW_LENGTH),
+        ),
+        output_field=CharField(),
+    )
     # Unread for admins: a user message newer than the last time an admin opened the chat.
     unread = SupportMessage.objects.filter(
         chat=OuterRef("pk"),
@@ -102,10 +228,14 @@ def chat_list_rows() -> QuerySet[SupportChat]:
     )
     return SupportChat.objects.select_related("user__contact").annotate(
         user_email=F("user__email"),
-        last_message_preview=Left(Subquery(latest.values("content")[:1]), PREVIEW_LENGTH),
+        last_message_preview=preview,
         last_message_sender=Subquery(latest.values("sender_type")[:1]),
         unread=Exists(unread),
     )
+
+
+def _newest_first(chat: OuterRef) -> QuerySet[SupportMessage]:
+    return SupportMessage.objects.filter(chat=chat).order_by("-created_at", "-id")
 
 
 def chat_list_for_admin(

@@ -7,9 +7,12 @@ message is also announced to other apps through the `chats.signals.message_creat
 reply email starts there, in notifications), sent on commit too.
 
 The two posting services are also the admission gate for every new message, whichever edge it
-came through: they clean the content (chats/validation.py) and take one message from the
+came through: they clean the content and the attachments' ids (chats/validation.py), check that
+the attachments are the sender's waiting uploads into this chat, and take one message from the
 sender's allowance (chats/ratelimit.py), in that order and before the transaction, so a message
-refused as invalid costs nothing and a refused one never holds the chat's lock.
+refused as invalid costs nothing and a refused one never holds the chat's lock. Inside the
+transaction the uploads are claimed for the message with a conditional update: an upload
+attached (or swept) meanwhile refuses the message, and nothing of it is kept.
 
 Who is asking is checked against the database inside the transaction, not taken from the user
 object the caller holds: a websocket keeps the one it loaded when it opened, and the account may
@@ -29,9 +32,11 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from chats import ratelimit, selectors, signals
-from chats.errors import NotFoundError, PermissionDeniedError
+from chats.errors import InvalidInputError, NotFoundError, PermissionDeniedError
 from chats.models import (
+    UNATTACHED,
     AdminAction,
+    Attachment,
     ChatAuditEntry,
     Contact,
     SenderType,
@@ -41,7 +46,7 @@ from chats.models import (
 from chats.permissions import require_admin, require_current_admin
 from chats.realtime import builders, transport
 from chats.realtime.protocol import ADMINS_GROUP, EventType, chat_group
-from chats.validation import clean_content
+from chats.validation import clean_attachment_ids, clean_caption, clean_content
 
 ONE_TICK = timedelta(microseconds=1)
 
@@ -63,19 +68,25 @@ def chat_for_user(*, user: User) -> SupportChat:
     return chat_get_or_create(user=user)
 
 
-def user_message_post(*, user: User, content: object) -> SupportMessage:
+def user_message_post(
+    *, user: User, content: object, attachment_ids: object = None
+) -> SupportMessage:
     """Post a message from a user to support. Reopens the chat if it was archived.
 
-    `content` as the edge received it. Raises InvalidInputError (costing nothing),
-    RateLimitedError (over DESK_MESSAGES_PER_MINUTE), PermissionDeniedError.
+    `content` and `attachment_ids` (the user's uploads into their chat, not yet attached; up to
+    ATTACHMENTS_PER_MESSAGE) as the edge received them; `content` may be empty when there are
+    attachments. Raises InvalidInputError (costing nothing), RateLimitedError (over
+    DESK_MESSAGES_PER_MINUTE), PermissionDeniedError.
     """
     # Validated first, so a refused message costs the user nothing of their allowance.
-    text = clean_content(content)
+    ids = clean_attachment_ids(attachment_ids)
+    text = clean_caption(content) if ids else clean_content(content)
+    waiting = _waiting_uploads(ids, uploader=user, chat_owner=user)
     ratelimit.take_sync(ratelimit.messages(), user.pk, "messages")
     with transaction.atomic():
-        chat = _user_chat_lock(user)
-        _require_active(chat.user)
+        chat = user_chat_lock(user)
         message = _message_add(chat, sender=user, sender_type=SenderType.USER, content=text)
+        _attachments_claim(message, ids, waiting)
         reopened = chat.archived_at is not None
         chat.archived_at = None
         chat.save(update_fields=["last_message_at", "message_count", "archived_at", "updated_at"])
@@ -85,21 +96,27 @@ def user_message_post(*, user: User, content: object) -> SupportMessage:
     return message
 
 
-def admin_reply_post(*, admin: User, chat_id: uuid.UUID, content: object) -> SupportMessage:
+def admin_reply_post(
+    *, admin: User, chat_id: uuid.UUID, content: object, attachment_ids: object = None
+) -> SupportMessage:
     """Post a reply from an admin. An archived chat stays archived (and gets no reply email).
 
-    `content` as the edge received it. Raises InvalidInputError (costing nothing),
-    PermissionDeniedError (costing nothing unless the database alone knows the admin was
-    demoted), RateLimitedError (the admin's own allowance), NotFoundError.
+    `content` and `attachment_ids` (this admin's uploads into this chat, not yet attached) as
+    the edge received them, as for `user_message_post`. Raises InvalidInputError (costing
+    nothing), PermissionDeniedError (costing nothing unless the database alone knows the admin
+    was demoted), RateLimitedError (the admin's own allowance), NotFoundError.
     """
     # Validated, then the admin checked, before the allowance: a refused reply costs nothing.
-    text = clean_content(content)
+    ids = clean_attachment_ids(attachment_ids)
+    text = clean_caption(content) if ids else clean_content(content)
     require_admin(admin)
+    waiting = _waiting_uploads(ids, uploader=admin, chat_id=chat_id)
     ratelimit.take_sync(ratelimit.messages(), admin.pk, "messages")
     with transaction.atomic():
         require_current_admin(admin)
         chat = chat_lock(chat_id)
         message = _message_add(chat, sender=admin, sender_type=SenderType.ADMIN, content=text)
+        _attachments_claim(message, ids, waiting)
         chat.save(update_fields=["last_message_at", "message_count", "updated_at"])
         ChatAuditEntry.objects.create(
             chat=chat, actor=admin, action=AdminAction.REPLIED, message=message
@@ -193,6 +210,14 @@ def chat_lock(chat_id: uuid.UUID) -> SupportChat:
         raise NotFoundError("No such chat.") from None
 
 
+def user_chat_lock(user: User) -> SupportChat:
+    """`chat_lock` for the user's own chat, created on first use; PermissionDeniedError when the
+    account is no longer active (as the database has it, read with the chat)."""
+    chat = _user_chat_lock(user)
+    _require_active(chat.user)
+    return chat
+
+
 def _user_chat_lock(user: User) -> SupportChat:
     # chat_lock by owner, creating the chat on first use (outside the lock: get_or_create
     # tolerates a concurrent creator through the unique user column).
@@ -217,6 +242,57 @@ def _require_active(owner: User) -> None:
     # not the caller's copy.
     if not owner.is_active:
         raise PermissionDeniedError("This account is no longer active.")
+
+
+def _waiting_uploads(
+    ids: list[uuid.UUID],
+    *,
+    uploader: User,
+    chat_owner: User | None = None,
+    chat_id: uuid.UUID | None = None,
+) -> list[Attachment]:
+    # The uploads `ids` name, if every one is the uploader's own, into the chat (the owner's, or
+    # chat_id), and not attached yet; else InvalidInputError, before anything is spent. Another
+    # person's upload and an id that names nothing are refused alike.
+    if not ids:
+        return []
+    uploads = Attachment.objects.filter(UNATTACHED, id__in=ids, uploader=uploader)
+    if chat_owner is not None:
+        uploads = uploads.filter(chat__user=chat_owner)
+    else:
+        uploads = uploads.filter(chat_id=chat_id)
+    found = list(uploads)
+    if len(found) != len(ids):
+        raise _uploads_refused()
+    return found
+
+
+def _attachments_claim(
+    message: SupportMessage, ids: list[uuid.UUID], waiting: list[Attachment]
+) -> None:
+    # Under the chat's lock: the uploads checked before the transaction become the message's,
+    # unless one was attached or swept meanwhile (the update then finds fewer rows, and the
+    # message is refused with the transaction rolled back).
+    if not ids:
+        return
+    claimed = Attachment.objects.filter(
+        UNATTACHED, id__in=ids, chat_id=message.chat_id, uploader_id=message.sender_id
+    ).update(message=message)
+    if claimed != len(ids):
+        raise _uploads_refused()
+    for attachment in waiting:
+        attachment.message = message
+    # What MessageOut reads (chats.selectors.attachments_load sets it on pages of messages).
+    message.attachment_list = sorted(  # type: ignore[attr-defined]
+        waiting, key=lambda attachment: (attachment.created_at, attachment.id)
+    )
+
+
+def _uploads_refused() -> InvalidInputError:
+    return InvalidInputError(
+        "attachment_ids",
+        "Each attachment must be an upload of yours into this chat, not yet sent.",
+    )
 
 
 def _message_announce(message: SupportMessage) -> None:
@@ -249,6 +325,9 @@ def _message_add(
     message = SupportMessage.objects.create(
         chat=chat, sender=sender, sender_type=sender_type, content=content, created_at=created_at
     )
+    # What MessageOut reads its attachments from (chats.selectors.attachments_load): none until
+    # the posting service claims the uploads, and no query to learn it.
+    message.attachment_list = []  # type: ignore[attr-defined]
     chat.last_message_at = created_at
     # Safe as a plain increment: the caller holds the chat's row lock and saves the chat.
     chat.message_count += 1

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import uuid
+
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
 from chats.errors import InvalidInputError
-from chats.models import CONTENT_MAX_LENGTH, NAME_MAX_LENGTH
+from chats.models import ATTACHMENTS_PER_MESSAGE, CONTENT_MAX_LENGTH, NAME_MAX_LENGTH
 
 EMAIL_MAX_LENGTH = 254
 
@@ -35,6 +37,43 @@ def clean_content(content: object) -> str:
     except UnicodeEncodeError:
         raise InvalidInputError("content", "Message content is not valid Unicode text.") from None
     return content
+
+
+def clean_caption(content: object) -> str:
+    """`clean_content` for a message that carries attachments: none, or only whitespace, is ""."""
+    if content is None or (isinstance(content, str) and not content.strip()):
+        return ""
+    return clean_content(content)
+
+
+def clean_attachment_ids(value: object) -> list[uuid.UUID]:
+    """The ids of the uploads a message is to carry (chats/attachments/), in the order given,
+    each once; raises InvalidInputError naming `attachment_ids`. None: no attachments.
+
+    Whether each is an upload of the sender's, into this chat, not yet attached, is for the
+    posting services to check against the database."""
+    if value is None:
+        return []
+    if not isinstance(value, list | tuple):
+        raise InvalidInputError("attachment_ids", "attachment_ids must be a list of upload ids.")
+    if len(value) > ATTACHMENTS_PER_MESSAGE:
+        raise InvalidInputError(
+            "attachment_ids", f"A message may carry at most {ATTACHMENTS_PER_MESSAGE} attachments."
+        )
+    ids: list[uuid.UUID] = []
+    for item in value:
+        if isinstance(item, uuid.UUID):
+            found = item
+        else:
+            try:
+                found = uuid.UUID(item if isinstance(item, str) else "")
+            except ValueError:
+                raise InvalidInputError(
+                    "attachment_ids", "attachment_ids must be the ids of uploads."
+                ) from None
+        if found not in ids:
+            ids.append(found)
+    return ids
 
 
 def one_line(text: str) -> str:

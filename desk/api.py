@@ -38,6 +38,7 @@ api = NinjaAPI(
 )
 api.add_router("/", "chats.api.router")
 api.add_router("/embed/", "chats.embed.api.router")
+api.add_router("/", "notifications.api.router")
 
 
 # Errors answer from their row of chats.errors' table, as every other edge does.

@@ -197,6 +197,10 @@ DESK_METRICS_TOKEN = env_str("DESK_METRICS_TOKEN")
 # Each dashboard page and each widget tab holds one: 30 leaves an admin a few dozen tabs, with
 # headroom for tabs reconnecting after a server died (its sockets count for up to 90 s more).
 DESK_SOCKETS_PER_USER = env_int("DESK_SOCKETS_PER_USER", 30, minimum=1)
+# Presence (chats.presence): a server process that has not beaten for this many seconds is taken
+# for dead, and whoever it held online goes offline; each process beats, and beat sweeps, three
+# times as often.
+DESK_PRESENCE_TIMEOUT = env_int("DESK_PRESENCE_TIMEOUT", 45, minimum=3)
 
 # --- Celery (read by celery_app.py, namespace CELERY) --------------------------------------------
 # Reply emails: an admin reply waits this long for the user to read it before it is emailed.
@@ -221,8 +225,20 @@ if DESK_REPLY_EMAIL_MAX_ATTEMPTS > 10:
         "(the waits double each time)."
     )
 DESK_REPLY_EMAIL_RETRY_DELAY = env_int("DESK_REPLY_EMAIL_RETRY_DELAY", 60, minimum=1)
+# Staff alerts: a person's message that no admin has opened or answered this long is emailed to
+# the staff who want it (notifications/services/staff_alerts.py). The sweep and its lookback are
+# the reply emails'.
+DESK_STAFF_ALERT_DELAY = env_int("DESK_STAFF_ALERT_DELAY", 120, minimum=0)
+if DESK_REPLY_SWEEP_LOOKBACK <= DESK_STAFF_ALERT_DELAY + DESK_REPLY_SWEEP_INTERVAL:
+    raise ImproperlyConfigured(
+        f"DESK_REPLY_SWEEP_LOOKBACK={DESK_REPLY_SWEEP_LOOKBACK} must be longer than "
+        f"DESK_STAFF_ALERT_DELAY + DESK_REPLY_SWEEP_INTERVAL "
+        f"({DESK_STAFF_ALERT_DELAY + DESK_REPLY_SWEEP_INTERVAL}), or lost staff alerts would "
+        "never be swept."
+    )
 _longest_countdown = max(
     DESK_REPLY_NOTIFICATION_DELAY,
+    DESK_STAFF_ALERT_DELAY,
     DESK_REPLY_EMAIL_RETRY_DELAY * 2 ** max(DESK_REPLY_EMAIL_MAX_ATTEMPTS - 2, 0),
 )
 
@@ -255,6 +271,19 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": float(DESK_REPLY_SWEEP_INTERVAL),
         # A sweep still queued when the next one is due is worthless: drop it.
         "options": {"expires": float(DESK_REPLY_SWEEP_INTERVAL)},
+    },
+    # Sockets of a server process that died go offline (chats.presence).
+    "presence-sweep": {
+        "task": "chats.presence_sweep",
+        "schedule": DESK_PRESENCE_TIMEOUT / 3,
+        "options": {"expires": DESK_PRESENCE_TIMEOUT / 3},
+    },
+    # Uploads never attached to a message are deleted, with their files, once a day old
+    # (chats.tasks.attachments_sweep).
+    "attachments-sweep": {
+        "task": "chats.attachments_sweep",
+        "schedule": 3600.0,
+        "options": {"expires": 3600.0},
     },
 }
 
@@ -343,7 +372,90 @@ DESK_GUEST_LINK_MAX_AGE = env_int("DESK_GUEST_LINK_MAX_AGE", 30 * 86400, minimum
 # New guests an hour per client address (REMOTE_ADDR; an IPv6 client's /64), across all processes.
 DESK_GUESTS_PER_HOUR = env_int("DESK_GUESTS_PER_HOUR", 20, minimum=1)
 
+# --- Attachments (chats/attachments/, the README's "Attachments") --------------------------------
+# The largest file accepted, in bytes (10 MiB), counted as the upload arrives; larger is 413.
+DESK_ATTACHMENT_MAX_BYTES = env_int("DESK_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024, minimum=1)
+# Images declaring more pixels than this (width x height; for an animated GIF, all frames together)
+# are refused before they are decoded.
+DESK_ATTACHMENT_MAX_PIXELS = env_int("DESK_ATTACHMENT_MAX_PIXELS", 40_000_000, minimum=1)
+# Seconds a signed attachment URL works for (it is valid between half of this and all of it).
+DESK_ATTACHMENT_URL_MAX_AGE = env_int("DESK_ATTACHMENT_URL_MAX_AGE", 3600, minimum=60)
+# Uploads each user may make an hour, by count and by volume, across all processes; beyond either
+# the upload is answered 429 with Retry-After.
+DESK_UPLOADS_PER_HOUR = env_int("DESK_UPLOADS_PER_HOUR", 60, minimum=1)
+DESK_UPLOAD_MB_PER_HOUR = env_int("DESK_UPLOAD_MB_PER_HOUR", 200, minimum=1)
+if DESK_UPLOAD_MB_PER_HOUR * 1024 * 1024 < DESK_ATTACHMENT_MAX_BYTES:
+    raise ImproperlyConfigured(
+        f"DESK_UPLOAD_MB_PER_HOUR={DESK_UPLOAD_MB_PER_HOUR} is less than one file of "
+        f"DESK_ATTACHMENT_MAX_BYTES={DESK_ATTACHMENT_MAX_BYTES}: no such file could ever be sent."
+    )
+# Where the files are kept: a folder (DESK_ATTACHMENTS_DIR), or, with DESK_ATTACHMENTS_S3_BUCKET
+# set, an S3-compatible store (AWS S3, MinIO, Ceph, R2, ...) through django-storages. Without
+# keys, boto3 finds credentials its own way (AWS_* variables, an instance role).
+DESK_ATTACHMENTS_DIR = Path(
+    env_str("DESK_ATTACHMENTS_DIR", str(DESK_DATA_DIR / "attachments"))
+).resolve()
+DESK_ATTACHMENTS_S3_BUCKET = env_str("DESK_ATTACHMENTS_S3_BUCKET")
+DESK_ATTACHMENTS_S3_ENDPOINT_URL = env_str("DESK_ATTACHMENTS_S3_ENDPOINT_URL")
+if DESK_ATTACHMENTS_S3_ENDPOINT_URL:
+    env_url("DESK_ATTACHMENTS_S3_ENDPOINT_URL", "", schemes={"http", "https"})
+DESK_ATTACHMENTS_S3_REGION = env_str("DESK_ATTACHMENTS_S3_REGION")
+DESK_ATTACHMENTS_S3_ACCESS_KEY_ID = env_str("DESK_ATTACHMENTS_S3_ACCESS_KEY_ID")
+DESK_ATTACHMENTS_S3_SECRET_ACCESS_KEY = env_str("DESK_ATTACHMENTS_S3_SECRET_ACCESS_KEY")
+# A key prefix inside the bucket (so that several desks, or other data, can share it).
+DESK_ATTACHMENTS_S3_PREFIX = env_str("DESK_ATTACHMENTS_S3_PREFIX").strip("/")
+# path (bucket in the URL's path: MinIO and most self-hosted stores) or virtual (bucket.host).
+DESK_ATTACHMENTS_S3_ADDRESSING_STYLE = env_str(
+    "DESK_ATTACHMENTS_S3_ADDRESSING_STYLE", "path" if DESK_ATTACHMENTS_S3_ENDPOINT_URL else "auto"
+).lower()
+if DESK_ATTACHMENTS_S3_ADDRESSING_STYLE not in {"auto", "path", "virtual"}:
+    raise ImproperlyConfigured(
+        f"DESK_ATTACHMENTS_S3_ADDRESSING_STYLE={DESK_ATTACHMENTS_S3_ADDRESSING_STYLE!r}: use "
+        "auto, path or virtual."
+    )
+
+
+def attachments_storage() -> dict[str, object]:
+    """STORAGES["attachments"] from the settings above. Files are private either way: desk
+    serves them itself, through signed URLs, and never asks a storage for a public URL."""
+    if not DESK_ATTACHMENTS_S3_BUCKET:
+        return {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {
+                "location": str(DESK_ATTACHMENTS_DIR),
+                "base_url": None,
+                "file_permissions_mode": 0o600,
+                "directory_permissions_mode": 0o700,
+            },
+        }
+    options: dict[str, object] = {
+        "bucket_name": DESK_ATTACHMENTS_S3_BUCKET,
+        "location": DESK_ATTACHMENTS_S3_PREFIX,
+        # No ACL sent: objects get the bucket's own (keep the bucket private).
+        "default_acl": None,
+        # desk's names are unique (uuid4): no existence check before each upload.
+        "file_overwrite": True,
+    }
+    for option, value in (
+        ("endpoint_url", DESK_ATTACHMENTS_S3_ENDPOINT_URL),
+        ("region_name", DESK_ATTACHMENTS_S3_REGION),
+        ("access_key", DESK_ATTACHMENTS_S3_ACCESS_KEY_ID),
+        ("secret_key", DESK_ATTACHMENTS_S3_SECRET_ACCESS_KEY),
+    ):
+        if value:
+            options[option] = value
+    if DESK_ATTACHMENTS_S3_ADDRESSING_STYLE != "auto":
+        options["addressing_style"] = DESK_ATTACHMENTS_S3_ADDRESSING_STYLE
+    return {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options}
+
+
 # --- Django --------------------------------------------------------------------------------------
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "attachments": attachments_storage(),
+}
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",

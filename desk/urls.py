@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from chats.attachments.views import attachment_file
 from chats.embed import pages as embed_pages
 from desk import accounts, demo
 from desk.api import api
@@ -20,4 +21,6 @@ urlpatterns = [
     # A guest support invited: desk's own full-page chat (chats/embed/pages.py).
     path("chat/<str:token>/", embed_pages.guest_chat, name="guest_chat"),
     path("email/", include("notifications.urls")),
+    # Attachments' bytes, through signed URLs only (chats/attachments/views.py).
+    path("files/<uuid:attachment_id>/<str:variant>", attachment_file, name="attachment_file"),
 ]

@@ -17,6 +17,7 @@ from notifications.models import (
     ReplyDecision,
     ReplyEmail,
     ReplyEmailClick,
+    StaffAlertEmail,
     SuppressedAddress,
 )
 
@@ -194,3 +195,30 @@ class InboundEmailAdmin(ReadOnlyAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return admin.ModelAdmin.has_delete_permission(self, request, obj)
+
+
+@admin.register(StaffAlertEmail)
+class StaffAlertEmailAdmin(ReadOnlyAdmin):
+    """Staff alerts sent (or not) to each staff member: "why did nobody tell me?"."""
+
+    list_display = ("created_at", "to_address", "status", "attempts", "sent_at", "cancel_reason")
+    list_filter = ("status", "cancel_reason")
+    search_fields = ("to_address", "staff__email", "alert__chat__user__email", "=id")
+    list_select_related = ("staff",)
+    date_hierarchy = "created_at"
+    fields = (
+        "id",
+        "staff",
+        "alert",
+        "to_address",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "sending_since",
+        "sent_at",
+        "provider_message_id",
+        "cancel_reason",
+        "last_error",
+        "created_at",
+    )
+    readonly_fields = fields

@@ -2,7 +2,8 @@
 
 - the reply email ("New reply from Support"), to anyone with a chat;
 - the confirmation email, to the address a guest gave;
-- the invitation email, with the guest link support made.
+- the invitation email, with the guest link support made;
+- the staff alert ("New message from ..."), to staff about a message nobody answered.
 
 The rendered results for a fixed input live in tests/notifications/fixtures/ for a reader to open.
 """
@@ -14,6 +15,9 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
+from django.utils.safestring import SafeString
+
+from chats.formatting import format_message
 
 SUBJECT = "New reply from Support"
 CONFIRMATION_SUBJECT = "Confirm your email address"
@@ -39,6 +43,20 @@ class ReplyEmailContent:
     metadata: dict[str, str] = field(default_factory=dict)
     # The chat's reply address (links.reply_address): set, a reply to the email reaches the chat.
     reply_to: str | None = None
+    # The names of each reply's files, parallel to `replies` (missing at the end: none). A reply
+    # may be files alone, its text empty. Names only: the files stay behind the chat's sign-in.
+    attachments: list[list[str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ReplyView:
+    """One reply as the email's templates show it."""
+
+    # One line, for the text part ("" for a reply of files alone).
+    preview: str
+    # Whole and formatted, for the HTML part.
+    html: SafeString
+    files: list[str]
 
 
 def reply_preview(text: str) -> str:
@@ -60,9 +78,17 @@ def lifetime_text(seconds: int) -> str:
 
 def reply_email_build(content: ReplyEmailContent) -> EmailMultiAlternatives:
     """The email, ready to send through any Django or anymail backend."""
+    files = [*content.attachments, *[[]] * (len(content.replies) - len(content.attachments))]
+    # The text part quotes each reply as a one-line preview; the HTML part shows it whole, with
+    # its formatting and links, as the chat does (chats/formatting.py). Both list its files.
+    replies = [
+        ReplyView(reply_preview(text), format_message(text), list(names))
+        for text, names in zip(content.replies, files, strict=False)
+    ]
     context = {
         "name": content.name,
-        "previews": [reply_preview(text) for text in content.replies],
+        "replies": replies,
+        "preheader": _preheader(replies),
         "open_url": content.open_url,
         "unsubscribe_url": content.unsubscribe_url,
         "site_url": content.site_url,
@@ -93,6 +119,16 @@ def reply_email_build(content: ReplyEmailContent) -> EmailMultiAlternatives:
     message.metadata = dict(content.metadata)  # type: ignore[attr-defined]
     message.tags = ["reply-email"]  # type: ignore[attr-defined]
     return message
+
+
+def _preheader(replies: list[ReplyView]) -> str:
+    """What an inbox shows beside the subject: the first reply's text, or its first file."""
+    if not replies:
+        return ""
+    first = replies[0]
+    if first.preview or not first.files:
+        return first.preview
+    return f"Attached: {first.files[0]}"
 
 
 @dataclass(frozen=True)
@@ -160,4 +196,51 @@ def _contact_email_build(
     )
     message.metadata = dict(content.metadata)  # type: ignore[attr-defined]
     message.tags = [tag]  # type: ignore[attr-defined]
+    return message
+
+
+STAFF_ALERT_SUBJECT = "New message from {person}"
+
+
+@dataclass(frozen=True)
+class StaffAlertContent:
+    """A staff alert: the person's unanswered messages, oldest first, and where to answer."""
+
+    to: str
+    # The staff member's first name, for the greeting.
+    name: str
+    person: str
+    messages: list[str]
+    chat_url: str
+    # Where the staff member changes which alerts they get (the dashboard).
+    preferences_url: str
+    site_name: str
+    message_id: str
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+def staff_alert_build(content: StaffAlertContent) -> EmailMultiAlternatives:
+    """The "New message from ..." email to a staff member."""
+    context = {
+        "name": content.name,
+        "person": content.person,
+        "previews": [reply_preview(text) for text in content.messages],
+        "messages": [format_message(text) for text in content.messages],
+        "chat_url": content.chat_url,
+        "preferences_url": content.preferences_url,
+        "site_name": content.site_name,
+    }
+    message = EmailMultiAlternatives(
+        # The person's name is theirs to choose: one line, whatever they typed.
+        subject=STAFF_ALERT_SUBJECT.format(person=" ".join(content.person.split())),
+        body=render_to_string("notifications/email/staff_alert.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[content.to],
+        headers={"Message-ID": content.message_id, "Auto-Submitted": "auto-generated"},
+    )
+    message.attach_alternative(
+        render_to_string("notifications/email/staff_alert.html", context), "text/html"
+    )
+    message.metadata = dict(content.metadata)  # type: ignore[attr-defined]
+    message.tags = ["staff-alert"]  # type: ignore[attr-defined]
     return message

@@ -354,3 +354,134 @@ class InboundEmail(models.Model):
 
     def __str__(self) -> str:
         return f"Email from {self.sender or 'nobody'} ({self.outcome})"
+
+
+# --- staff alerts --------------------------------------------------------------------------------
+
+
+class StaffAlertScope(models.TextChoices):
+    ALL = "all", "Every new message"
+    ANSWERED = "answered", "Only chats I have answered"
+    NONE = "none", "None"
+
+
+class StaffAlertSkip(models.TextChoices):
+    OPENED = "opened", "An admin opened the chat in time"
+    ANSWERED = "answered", "An admin answered in time"
+    NOBODY = "nobody", "No staff member wants an alert about this chat"
+    REVOKED = "revoked", "The staff member is no longer staff or active"
+
+
+class StaffAlertPreference(models.Model):
+    """Which new messages a staff member is emailed about; without a row, every one."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="staff_alert_preference",
+    )
+    scope = models.CharField(
+        max_length=8, choices=StaffAlertScope.choices, default=StaffAlertScope.ALL
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(scope__in=StaffAlertScope.values), name="staff_alert_scope_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.get_scope_display()}"
+
+
+class StaffAlert(models.Model):
+    """One alert about a burst of a person's messages that nobody opened or answered in time.
+
+    The messages it lists hang off it as decisions; the email to each staff member who wanted it
+    as StaffAlertEmails.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    chat = models.ForeignKey(SupportChat, on_delete=models.CASCADE, related_name="staff_alerts")
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["chat", "-created_at"], name="staff_alert_chat_idx")]
+
+    def __str__(self) -> str:
+        return f"Staff alert about chat {self.chat_id}"
+
+
+class StaffAlertEmail(OutgoingEmail):
+    """The "New message from ..." email of one alert to one staff member."""
+
+    alert = models.ForeignKey(StaffAlert, on_delete=models.CASCADE, related_name="emails")
+    staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_alert_emails"
+    )
+    cancel_reason = models.CharField(max_length=8, choices=StaffAlertSkip.choices, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(status="queued"),
+                name="staff_alert_email_queued_idx",
+            ),
+            models.Index(
+                fields=["sending_since"],
+                condition=Q(status="sending"),
+                name="staff_alert_email_sending_idx",
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["alert", "staff"], name="staff_alert_email_once"),
+            models.CheckConstraint(
+                condition=Q(status__in=EmailStatus.values), name="staff_alert_email_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Staff alert to {self.to_address or self.staff_id} ({self.status})"
+
+
+class StaffAlertDecision(models.Model):
+    """What was decided for one of a person's messages: listed in an alert, or skipped and why."""
+
+    # The message is the primary key: it is decided once, whichever worker gets there first.
+    message = models.OneToOneField(
+        SupportMessage,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="staff_alert_decision",
+    )
+    # RESTRICT, as for reply emails: deleting an alert alone would let the sweep alert again.
+    alert = models.ForeignKey(
+        StaffAlert,
+        on_delete=models.RESTRICT,
+        null=True,
+        blank=True,
+        related_name="decisions",
+    )
+    skip_reason = models.CharField(max_length=8, choices=StaffAlertSkip.choices, blank=True)
+    decided_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-decided_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(alert__isnull=False) & Q(skip_reason=""))
+                | (Q(alert__isnull=True) & ~Q(skip_reason="")),
+                name="staff_alert_decision_alerted_xor_skipped",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        if self.alert_id is not None:
+            return f"Message {self.message_id}: in alert {self.alert_id}"
+        return f"Message {self.message_id}: no alert ({self.skip_reason})"

@@ -13,13 +13,17 @@ from notifications import services, tasks
 
 
 def reply_schedule(sender: Any, *, message: SupportMessage, **kwargs: Any) -> None:
-    """On `message_created` (sent after commit): an admin reply opens its email window."""
-    if message.sender_type != SenderType.ADMIN:
-        return
-    # If Redis is down this raises; chats.signals logs it, and the sweep finds the reply later.
-    tasks.reply_notify.apply_async(
-        args=[str(message.id)], countdown=settings.DESK_REPLY_NOTIFICATION_DELAY
-    )
+    """On `message_created` (sent after commit): an admin reply opens its email window, a
+    person's message its wait for an answer before staff are alerted."""
+    # If Redis is down this raises; chats.signals logs it, and the sweep finds the message later.
+    if message.sender_type == SenderType.ADMIN:
+        tasks.reply_notify.apply_async(
+            args=[str(message.id)], countdown=settings.DESK_REPLY_NOTIFICATION_DELAY
+        )
+    else:
+        tasks.staff_alert_notify.apply_async(
+            args=[str(message.id)], countdown=settings.DESK_STAFF_ALERT_DELAY
+        )
 
 
 def confirmation_schedule(sender: Any, *, contact: Contact, **kwargs: Any) -> None:
@@ -67,5 +71,6 @@ def chat_merged_move(
     sender: Any, *, source: SupportChat, target: SupportChat, **kwargs: Any
 ) -> None:
     """On `chat_merged` (inside its transaction): the guest chat's reply emails belong to the
-    person's chat now, as do the replies they list."""
+    person's chat now, as do the replies they list; so do its staff alerts."""
     services.reply_emails_move(source=source, target=target)
+    services.staff_alerts_move(source=source, target=target)

@@ -41,10 +41,24 @@ def contact_email_send(email_id: str) -> None:
         contact_email_send.apply_async(args=[email_id], countdown=delivery.retry_in)
 
 
+@shared_task(name="notifications.staff_alert_notify", ignore_result=True)
+def staff_alert_notify(message_id: str) -> None:
+    """A person's message has waited DESK_STAFF_ALERT_DELAY: decide about it and, if staff are
+    to be alerted, make each email's first try."""
+    for email_id in services.staff_alert_claim(message_id=uuid.UUID(message_id)):
+        _deliver_alert(email_id)
+
+
+@shared_task(name="notifications.staff_alert_email_send", ignore_result=True)
+def staff_alert_email_send(email_id: str) -> None:
+    """Another try at a queued staff alert email: a retry, or one the sweep found."""
+    _deliver_alert(uuid.UUID(email_id))
+
+
 @shared_task(name="notifications.reply_emails_sweep", ignore_result=True)
 def reply_emails_sweep() -> None:
     """Beat runs this every DESK_REPLY_SWEEP_INTERVAL seconds to recover lost tasks, for reply
-    emails and contact emails alike."""
+    emails, contact emails and staff alerts alike."""
     found = services.reply_emails_sweep()
     for message_id in found.replies:
         reply_notify.apply_async(args=[str(message_id)])
@@ -52,6 +66,11 @@ def reply_emails_sweep() -> None:
         reply_email_send.apply_async(args=[str(email_id)])
     for email_id in services.contact_emails_sweep().emails:
         contact_email_send.apply_async(args=[str(email_id)])
+    alerts = services.staff_alerts_sweep()
+    for message_id in alerts.messages:
+        staff_alert_notify.apply_async(args=[str(message_id)])
+    for email_id in alerts.emails:
+        staff_alert_email_send.apply_async(args=[str(email_id)])
     heartbeat.sweep_ran()
 
 
@@ -62,6 +81,13 @@ def _deliver(email_id: uuid.UUID) -> None:
         # The email's next_attempt_at is the source of truth: if this scheduled retry is lost,
         # the sweep finds the overdue email; if it arrives twice, only one attempt claims it.
         reply_email_send.apply_async(args=[str(email_id)], countdown=delivery.retry_in)
+
+
+def _deliver_alert(email_id: uuid.UUID) -> None:
+    delivery = services.staff_alert_deliver(email_id=email_id)
+    _counted("staff_alert", delivery)
+    if delivery.outcome is services.Outcome.RETRY:
+        staff_alert_email_send.apply_async(args=[str(email_id)], countdown=delivery.retry_in)
 
 
 def _counted(kind: str, delivery: services.Delivery) -> None:

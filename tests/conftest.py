@@ -10,7 +10,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from chats import services
+from chats import availability, services
 from chats.models import SupportChat, SupportMessage
 from chats.realtime import transport
 from chats.realtime.protocol import Delivery
@@ -127,6 +127,13 @@ def fresh_desk(tmp_path: Path) -> FreshDesk:
     """desk's settings loaded in a new process from a clean environment (tests/settings_env.py):
     `.settings(**env)`, `.start_up(**env)`, `.manage(*args, **env)`; data in tmp_path."""
     return FreshDesk(tmp_path)
+
+
+@pytest.fixture(autouse=True)
+def fresh_support_settings() -> None:
+    """The support settings a process caches (chats.availability) are re-read in each test: a
+    test's database rollback sends no signal to forget them."""
+    availability.settings_changed()
 
 
 @pytest.fixture(autouse=True)

@@ -7,6 +7,7 @@ guest link) for a desk token here, then uses the user endpoints of chats/api.py 
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -15,6 +16,8 @@ from django.http import HttpRequest
 from ninja import Router, Status
 from ninja.security import HttpBearer
 
+from chats import presence
+from chats.availability import availability_now
 from chats.embed import services, tokens
 from chats.errors import UnauthenticatedError
 from chats.http import ApiRequest
@@ -30,6 +33,7 @@ from chats.schemas import (
     TokenOut,
     UnauthenticatedOut,
     ValidationErrorOut,
+    WidgetAvailabilityOut,
 )
 
 
@@ -74,6 +78,14 @@ async def guest_create(request: HttpRequest, payload: GuestIn) -> Status[dict[st
     issued = tokens.desk_token_issue(guest.contact.user)
     out = _token_out(services.Exchange(guest.contact, issued, None))
     return Status(201, {**out, "guest_secret": guest.secret})
+
+
+@router.get("/availability", auth=None, response={200: WidgetAvailabilityOut})
+async def availability(request: HttpRequest) -> dict[str, Any]:
+    """Business hours, the widget's texts and whether support is online, for anyone: a widget
+    asks before its visitor has a chat (to hide its button from guests while closed)."""
+    now = await sync_to_async(availability_now)()
+    return {**asdict(now), "support_online": await presence.support_online()}
 
 
 @router.get("/me", auth=desk_bearer, response={200: TokenOut, 401: UnauthenticatedOut})

@@ -28,6 +28,7 @@ from chats.embed.tokens import IssuedToken, desk_token_issue
 from chats.errors import InvalidInputError, PermissionDeniedError, UnauthenticatedError
 from chats.models import (
     AdminAction,
+    Attachment,
     ChatAuditEntry,
     Contact,
     ContactKind,
@@ -223,6 +224,10 @@ def guest_merge(*, guest: Contact, into: Contact) -> int:
         chat = chat_lock(into_chat_id)
         moved = SupportMessage.objects.filter(chat=guest_chat).update(chat=chat)
         SupportMessage.objects.filter(chat=chat, sender_id=guest.user_id).update(sender=into.user)
+        # The attachments follow their messages (and the guest's waiting uploads stay theirs),
+        # or the guest chat's deletion below would take them, and their files, along.
+        Attachment.objects.filter(chat=guest_chat).update(chat=chat)
+        Attachment.objects.filter(chat=chat, uploader_id=guest.user_id).update(uploader=into.user)
         merged = SupportMessage.objects.filter(chat=chat).aggregate(
             last=Max("created_at"), count=Count("id")
         )
@@ -310,8 +315,9 @@ def guest_invite(*, admin: User, name: object, email: object = None) -> Invited:
 
 
 def contact_forget(contact: Contact) -> None:
-    """Delete the person and everything desk holds about them: chat, messages, email records
-    (a GDPR erasure request; the Django admin's delete does the same)."""
+    """Delete the person and everything desk holds about them: chat, messages, attachments and
+    their stored files, email records (a GDPR erasure request; the Django admin's delete does
+    the same). The files leave the storage once the deletion commits."""
     with transaction.atomic():
         _contact_delete(contact)
 
@@ -353,8 +359,10 @@ def _identified_get(sub: str) -> Contact | None:
 
 
 def _contact_delete(contact: Contact) -> None:
-    # The user's deletion cascades to the contact, the chat, its messages and email records,
-    # and closes the person's open sockets (chats/receivers.py).
+    # The user's deletion cascades to the contact, the chat, its messages, attachments (whose
+    # files go after the commit: chats.models.attachment_files_forget) and email records, and
+    # closes the person's open sockets (chats/receivers.py). A contact uploads into their own
+    # chat only, so nothing of theirs is left elsewhere.
     User.objects.filter(pk=contact.user_id).delete()
 
 

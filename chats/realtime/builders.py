@@ -118,6 +118,17 @@ def typing_event(chat_id: uuid.UUID, *, sender_type: Role, is_typing: bool) -> E
     }
 
 
+def presence_event(chat_id: uuid.UUID | str, online: bool) -> Event:
+    """For the dashboards: the chat's person opened their first socket, or closed their last."""
+    return {"type": EventType.PRESENCE, "chat_id": str(chat_id), "online": online}
+
+
+def support_presence_event(online: bool) -> Event:
+    """For every person's chat sockets: the first staff member opened the dashboard, or the last
+    one left it."""
+    return {"type": EventType.SUPPORT_PRESENCE, "online": online}
+
+
 def sync_event(chat_id: uuid.UUID, page: selectors.MessagePage, request_id: str | None) -> Event:
     event: Event = {
         "type": EventType.SYNC,
@@ -145,6 +156,11 @@ def error_event(
 
 
 def message_out(message: SupportMessage) -> dict[str, Any]:
+    """The message as REST gives it, but for its attachments' `url` and `thumbnail_url`, left
+    null: an event goes to the chat's user and the admins alike, and each socket signs them for
+    its own user as it sends the event (chats/attachments/links.py `sign_event`). The message's
+    attachments must be loaded (the posting services and `selectors.messages_page` do): no
+    query here."""
     return MessageOut.from_orm(message).model_dump()
 
 

@@ -37,12 +37,16 @@ class EventType(enum.StrEnum):
     CHAT_UNARCHIVED = "chat_unarchived"
     CHAT_MERGED = "chat_merged"
     TYPING = "typing"
+    PRESENCE = "presence"
+    SUPPORT_PRESENCE = "support_presence"
     # Replies to the one socket that asked, never broadcast:
     SYNC = "sync"
     ERROR = "error"
 
 
 ADMINS_GROUP = "admins"
+# Every person's chat sockets (never an admin's): support's presence is announced there.
+PEOPLE_GROUP = "people"
 
 # Channel-layer message types (the `type` of what `group_send` carries):
 # an event for the group's sockets, as built by chats/realtime/builders.py;

@@ -6,7 +6,8 @@ the last check a minute old, and on its keep-alive. Its user comes from the Djan
 for the embedded widget, from a desk token (chats/embed/sockets.py): a token socket re-checks
 its person by id, a session socket its session. Each frame from the client is one action: its
 allowance taken, parsed, routed to the consumer's method of the same name if the socket's role may
-take it. Messages from the channel layer are routed by type through LAYER_HANDLERS.
+take it. Messages from the channel layer are routed by type through LAYER_HANDLERS. Every event
+leaves with its attachments' URLs signed for the socket's own user (`send_event`).
 
 Bad input is answered with an `error` event built from chats.errors's table, and the socket stays
 open; no exception closes it.
@@ -29,7 +30,8 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.contrib.auth.models import User
 
-from chats import access, ratelimit
+from chats import access, presence, ratelimit
+from chats.attachments.links import sign_event
 from chats.embed.sockets import SUBPROTOCOL, TOKEN_AUTHENTICATED
 from chats.embed.tokens import contact_user
 from chats.errors import (
@@ -115,6 +117,10 @@ class SocketConsumer(AsyncWebsocketConsumer):
         """Check `user` may open this socket; set what it needs; return the groups to join."""
         raise NotImplementedError
 
+    def presence(self) -> str | None:
+        """What this socket makes present while it is open (chats.presence), if anything."""
+        return None
+
     async def dispatch(self, message: dict[str, Any]) -> None:
         # A message from the channel layer goes to the handler LAYER_HANDLERS names; one from the
         # client's connection (`websocket.connect`, `.receive`, `.disconnect`) to channels' own.
@@ -161,6 +167,8 @@ class SocketConsumer(AsyncWebsocketConsumer):
         self.counted_open = True
         self.checked_at = time.monotonic()
         self.keepalive = asyncio.create_task(self.keep_alive())
+        if (present := self.presence()) is not None:
+            await presence.join(present, self.channel_name)
 
     async def admit(self, user: Any) -> None:
         """Check access, join the groups, take a slot among the user's sockets; raises Refused."""
@@ -205,6 +213,7 @@ class SocketConsumer(AsyncWebsocketConsumer):
             with contextlib.suppress(asyncio.CancelledError):
                 await self.keepalive
         await self.leave_groups()
+        await presence.leave(self.channel_name)
         # Freed here only, once the keep-alive is stopped, so that no renewal can put it back.
         if self.slot_held:
             self.slot_held = False
@@ -356,7 +365,9 @@ class SocketConsumer(AsyncWebsocketConsumer):
 
     async def send_event(self, event: Event) -> None:
         if not self.closed:
-            await self.send(text_data=encode(event))
+            # One event goes to the chat's user and its admins alike: each socket signs the
+            # attachments' URLs for its own user (chats/attachments/links.py).
+            await self.send(text_data=encode(sign_event(event, self.user.pk)))
 
 
 def parse_frame(text_data: str | None, bytes_data: bytes | None) -> dict[str, Any]:

@@ -13,7 +13,9 @@ clients that sent headers and then nothing stopped every other request of the pr
 
 - the body is read here first, on the event loop, where a slow one costs a socket and a coroutine,
   then replayed to Django: within `body_timeout` seconds of the headers (408 after), up to
-  `max_body_size` bytes (413 beyond, as Django's own DATA_UPLOAD_MAX_MEMORY_SIZE check would);
+  `max_body_size` bytes (413 beyond, as Django's own DATA_UPLOAD_MAX_MEMORY_SIZE check would;
+  `max_body_size` may also be a function of the request's path: the attachments' uploads may be
+  larger, chats.attachments.uploads.request_body_limit);
 - a request then waits at most `thread_wait` seconds for a free thread: when every thread stays busy
   that long, the process is overloaded, and it answers 503 with Retry-After rather than queue
   without end.
@@ -89,7 +91,7 @@ class RequestThreadPool:
         threads: int,
         thread_wait: float,
         body_timeout: float,
-        max_body_size: int | None,
+        max_body_size: int | Callable[[str], int] | None,
         api_prefix: Callable[[], str] | None = None,
     ) -> None:
         self.app = app
@@ -106,12 +108,15 @@ class RequestThreadPool:
         from django.conf import settings
         from django.urls import reverse
 
+        from chats.attachments.uploads import request_body_limit
+
         return cls(
             app,
             threads=settings.DESK_REQUEST_THREADS,
             thread_wait=settings.DESK_REQUEST_THREAD_WAIT,
             body_timeout=settings.DESK_BODY_TIMEOUT,
-            max_body_size=settings.DATA_UPLOAD_MAX_MEMORY_SIZE,
+            # DATA_UPLOAD_MAX_MEMORY_SIZE, but for the attachments' uploads.
+            max_body_size=request_body_limit,
             # Resolved on first use: the URLconf imports every app's API module.
             api_prefix=functools.cache(lambda: reverse("api:api-root")),
         )
@@ -120,18 +125,19 @@ class RequestThreadPool:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if self._declared_too_large(scope):
-            await self._refuse(scope, send, 413, self._too_large_detail(), close=True)
+        limit = self._body_limit(scope)
+        if self._declared_too_large(scope, limit):
+            await self._refuse(scope, send, 413, self._too_large_detail(limit), close=True)
             return
         with tempfile.SpooledTemporaryFile(max_size=BODY_IN_MEMORY) as body:
             try:
                 async with asyncio.timeout(self.body_timeout):
-                    complete = await self._read_body(receive, body)
+                    complete = await self._read_body(receive, body, limit)
             except TimeoutError:
                 await self._refuse(scope, send, 408, BODY_TIMEOUT_DETAIL, close=True)
                 return
             except BodyTooLargeError:
-                await self._refuse(scope, send, 413, self._too_large_detail(), close=True)
+                await self._refuse(scope, send, 413, self._too_large_detail(limit), close=True)
                 return
             if not complete:
                 return  # The client went away; nobody is left to answer.
@@ -159,7 +165,7 @@ class RequestThreadPool:
             finally:
                 idle.put_nowait(executor)
 
-    async def _read_body(self, receive: Receive, body: IO[bytes]) -> bool:
+    async def _read_body(self, receive: Receive, body: IO[bytes], limit: int | None) -> bool:
         """Read the whole body into `body`; False if the client disconnected first."""
         size = 0
         while True:
@@ -168,23 +174,28 @@ class RequestThreadPool:
                 return False
             chunk = message.get("body", b"")
             size += len(chunk)
-            if self.max_body_size is not None and size > self.max_body_size:
+            if limit is not None and size > limit:
                 raise BodyTooLargeError
             body.write(chunk)
             if not message.get("more_body", False):
                 return True
 
-    def _declared_too_large(self, scope: Scope) -> bool:
+    def _body_limit(self, scope: Scope) -> int | None:
+        if callable(self.max_body_size):
+            return self.max_body_size(scope.get("path", ""))
+        return self.max_body_size
+
+    def _declared_too_large(self, scope: Scope, limit: int | None) -> bool:
         # A Content-Length over the limit is refused before a byte of the body is read.
-        if self.max_body_size is None:
+        if limit is None:
             return False
         return any(
-            name == b"content-length" and value.isdigit() and int(value) > self.max_body_size
+            name == b"content-length" and value.isdigit() and int(value) > limit
             for name, value in scope.get("headers", ())
         )
 
-    def _too_large_detail(self) -> str:
-        return BODY_TOO_LARGE_DETAIL.format(limit=self.max_body_size)
+    def _too_large_detail(self, limit: int | None) -> str:
+        return BODY_TOO_LARGE_DETAIL.format(limit=limit)
 
     async def _refuse(
         self,

@@ -7,6 +7,7 @@
 - click_back: the reply email's link back into the chat
 - preferences: unsubscribing, and addresses suppressed after a bounce or a complaint
 - inbound: replies by email, posted to the chat or recorded as ignored
+- staff_alerts: emailing staff about a person's message nobody opened or answered in time
 """
 
 from notifications.services.click_back import Opened, reply_email_open
@@ -36,6 +37,15 @@ from notifications.services.reply_emails import (
     reply_emails_sweep,
 )
 from notifications.services.sending import Delivery, Outcome, retry_delay
+from notifications.services.staff_alerts import (
+    StaffAlertSweep,
+    staff_alert_claim,
+    staff_alert_deliver,
+    staff_alert_scope,
+    staff_alert_scope_set,
+    staff_alerts_move,
+    staff_alerts_sweep,
+)
 
 __all__ = [
     "Confirmation",
@@ -43,6 +53,7 @@ __all__ = [
     "Delivery",
     "Opened",
     "Outcome",
+    "StaffAlertSweep",
     "Sweep",
     "address_confirm",
     "address_normalize",
@@ -61,5 +72,11 @@ __all__ = [
     "reply_emails_move",
     "reply_emails_sweep",
     "retry_delay",
+    "staff_alert_claim",
+    "staff_alert_deliver",
+    "staff_alert_scope",
+    "staff_alert_scope_set",
+    "staff_alerts_move",
+    "staff_alerts_sweep",
     "tracking_event_record",
 ]

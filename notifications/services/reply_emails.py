@@ -159,12 +159,7 @@ def reply_email_deliver(*, email_id: uuid.UUID) -> Delivery:
     email = ReplyEmail.objects.select_related("chat", "user", "user__contact").get(id=email_id)
     user = email.user
     preference, _ = EmailPreference.objects.get_or_create(user=user)
-    replies = list(
-        SupportMessage.objects.filter(email_decision__email=email)
-        .unread_replies()
-        .order_by("created_at", "id")
-        .values_list("content", flat=True)
-    )
+    replies, attachments = _unread_replies(email)
     reason = (
         SkipReason.READ
         if not replies
@@ -193,12 +188,35 @@ def reply_email_deliver(*, email_id: uuid.UUID) -> Delivery:
                 link_lifetime=emails.lifetime_text(settings.DESK_EMAIL_LINK_MAX_AGE),
                 metadata={"desk_reply_email": str(email.id)},
                 reply_to=links.reply_address(email.chat_id),
+                attachments=attachments,
             )
         ),
     )
     if delivery.outcome is Outcome.SENT:
         logger.info("email %s: sent to user %s with %d replies", email_id, user.pk, len(replies))
     return delivery
+
+
+def _unread_replies(email: ReplyEmail) -> tuple[list[str], list[list[str]]]:
+    """The email's replies still unread, oldest first, and the names of each one's files: one
+    query (a row per reply and file), so the send costs the same with files or without."""
+    rows = (
+        SupportMessage.objects.filter(email_decision__email=email)
+        .unread_replies()
+        .order_by("created_at", "id", "attachments__created_at", "attachments__id")
+        .values_list("id", "content", "attachments__name")
+    )
+    replies: list[str] = []
+    attachments: list[list[str]] = []
+    previous = None
+    for message_id, content, name in rows:
+        if message_id != previous:
+            replies.append(content)
+            attachments.append([])
+            previous = message_id
+        if name is not None:
+            attachments[-1].append(name)
+    return replies, attachments
 
 
 def _is_contact(user: User) -> bool:

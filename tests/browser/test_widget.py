@@ -449,7 +449,7 @@ async def test_the_widget_works_with_the_keyboard_alone(
     await page.keyboard.type("on two lines")
     await page.keyboard.press("Enter")
     await expect(page.locator(".log .msg:not(.pending) .bubble")).to_have_text(
-        ["Typed without a mouse\non two lines"]
+        ["Typed without a mouse\non two lines"], use_inner_text=True
     )
     await page.keyboard.press("Escape")
 

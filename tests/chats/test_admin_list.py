@@ -71,6 +71,7 @@ def test_item_has_every_field_of_the_contract(api: Any, admin: Any, user: Any) -
         "archived": False,
         "admin_viewed_at": None,
         "created_at": item["created_at"],
+        "user_online": False,
     }
 
 

@@ -34,6 +34,15 @@ def test_first_visit_creates_the_chat(api: Any, user: Any) -> None:
         "unread_count": 0,
         "messages": [],
         "has_more": False,
+        "support_online": False,
+        "availability": {
+            "open": True,
+            "opens_at": None,
+            "time_zone": "UTC",
+            "greeting": "Hi! Ask us anything: we're here to help.",
+            "reply_time": "We usually reply within a few hours.",
+            "away_message": "We're away right now. Leave a message and we'll answer by email.",
+        },
     }
 
 
@@ -60,6 +69,7 @@ def test_chat_shows_messages_oldest_first_with_the_message_shape(
         "sender_type": "user",
         "read_at": None,
         "created_at": "2026-01-29T10:00:00Z",
+        "attachments": [],
     }
     assert messages[1]["sender_type"] == "admin"
 

@@ -79,7 +79,7 @@ async def test_the_socket_slots_async_client_answers_its_first_command_after_a_r
     server: PrivateRedis,
 ) -> None:
     try:
-        assert await used_across_a_restart(server, access._client().ping) is True
+        assert await used_across_a_restart(server, access.loop_redis().ping) is True
     finally:
         await access.close()
 

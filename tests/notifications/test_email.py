@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from freezegun import freeze_time
 
-from chats.models import SupportMessage
+from chats import services as chat_services
+from chats.models import Attachment, SupportChat, SupportMessage
 from notifications import checks, emails, links
 from notifications.models import ReplyEmail
 from tests.notifications.conftest import START, assert_matches_fixture, open_link
@@ -37,7 +38,10 @@ SAMPLE = emails.ReplyEmailContent(
         "message from them an hour before they arrive, with a link to pick another time if "
         "Thursday doesn't suit you.",
         "<b>Tip:</b> keep the receipt & the box,\nin case you want to return it.",
+        "",
     ],
+    # The second reply has two files, the last is a file alone.
+    attachments=[[], ["receipt-1042.pdf", "parcel.jpg"], [], ["returns-label.pdf"]],
     open_url="https://support.example.com/email/open/2.6f0c2b1e3d4a4b5c8d9e0f1a2b3c4d5e:1vQx7Z:"
     "kP0s3cR3tS1gnatur3Xx0aBcDeFgHiJkLmNoPqRsTu/",
     unsubscribe_url="https://support.example.com/email/u/Zm9vYmFyYmF6cXV4",
@@ -183,3 +187,70 @@ def test_every_link_in_a_sent_email_is_built_on_site_url(
     assert sent.extra_headers["List-Unsubscribe"].startswith("<https://help.shop.example/email/u/")
     assert "https://help.shop.example/email/u/" in sent.body
     assert sent.message()["References"].endswith("@help.shop.example>")
+
+
+def test_each_reply_lists_its_files_by_name_under_it_in_both_parts() -> None:
+    message = emails.reply_email_build(SAMPLE)
+    html = message.alternatives[0].content
+
+    assert "> parcel.jpg" not in message.body
+    assert (
+        "the box, in case you want to return it.\n\n> Attached: returns-label.pdf\n\nOpen"
+        in message.body
+    )
+    assert "before t…\n> Attached: receipt-1042.pdf\n> Attached: parcel.jpg\n" in message.body
+    assert "<div>&#128206;&nbsp;receipt-1042.pdf</div><div>&#128206;&nbsp;parcel.jpg</div>" in html
+
+
+def test_a_reply_of_files_alone_has_no_empty_quote_and_shows_its_file_as_the_preheader() -> None:
+    content = dataclasses.replace(SAMPLE, replies=[""], attachments=[["invoice.pdf"]])
+
+    message = emails.reply_email_build(content)
+
+    assert ":\n\n> Attached: invoice.pdf\n\nOpen the conversation" in message.body
+    assert ">Attached: invoice.pdf</div>" in message.alternatives[0].content
+
+
+def test_a_file_name_is_text_in_the_html_part() -> None:
+    content = dataclasses.replace(SAMPLE, replies=["Here"], attachments=[["Q&A <notes>.txt"]])
+
+    html = emails.reply_email_build(content).alternatives[0].content
+
+    assert "&#128206;&nbsp;Q&amp;A &lt;notes&gt;.txt</div>" in html
+
+
+def test_the_sent_email_lists_the_files_of_each_unread_reply(
+    admin: Any,
+    chat: SupportChat,
+    notify: Callable[[SupportMessage], None],
+    mailoutbox: list[Any],
+) -> None:
+    def upload(name: str) -> Attachment:
+        return Attachment.objects.create(
+            chat=chat,
+            uploader=admin,
+            name=name,
+            size=1000,
+            content_type="application/pdf",
+            storage_name=f"test/{uuid.uuid4().hex}",
+        )
+
+    with freeze_time(START) as clock:
+        first = chat_services.admin_reply_post(
+            admin=admin, chat_id=chat.id, content="", attachment_ids=[upload("label.pdf").id]
+        )
+        chat_services.admin_reply_post(admin=admin, chat_id=chat.id, content="And a note.")
+        files = [upload("a.pdf").id]
+        clock.tick(1)  # the files of a message come oldest upload first
+        files.append(upload("b.pdf").id)
+        chat_services.admin_reply_post(
+            admin=admin, chat_id=chat.id, content="Both forms.", attachment_ids=files
+        )
+        clock.move_to("2026-01-29 10:05:00")
+        notify(first)
+
+    [sent] = mailoutbox
+    assert (
+        "> Attached: label.pdf\n\n> And a note.\n\n> Both forms.\n"
+        "> Attached: a.pdf\n> Attached: b.pdf\n\nOpen the conversation"
+    ) in sent.body

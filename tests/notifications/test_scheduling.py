@@ -40,13 +40,13 @@ def test_each_reply_of_a_burst_schedules_its_own_task(
     assert [task.args for task in broker.take()] == [[str(m.id)] for m in messages]
 
 
-def test_a_user_message_schedules_nothing(
+def test_a_user_message_schedules_no_reply_email_only_its_staff_alert(
     say: Callable[[str], SupportMessage], broker: Broker, django_capture_on_commit_callbacks: Any
 ) -> None:
     with django_capture_on_commit_callbacks(execute=True):
         say("Hello?")
 
-    assert broker.take() == []
+    assert [task.name for task in broker.take()] == ["notifications.staff_alert_notify"]
 
 
 def test_a_reply_rolled_back_schedules_nothing(

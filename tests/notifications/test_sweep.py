@@ -166,7 +166,7 @@ def test_the_sweep_runs_a_fixed_number_of_queries(
 
 
 def test_beat_runs_the_sweep_every_interval() -> None:
-    [entry] = django_settings.CELERY_BEAT_SCHEDULE.values()
+    entry = django_settings.CELERY_BEAT_SCHEDULE["reply-emails-sweep"]
 
     assert entry["task"] == tasks.reply_emails_sweep.name
     assert entry["schedule"] == django_settings.DESK_REPLY_SWEEP_INTERVAL

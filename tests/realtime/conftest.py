@@ -13,7 +13,7 @@ from asgiref.testing import ApplicationCommunicator
 from channels.db import database_sync_to_async
 from django.test import Client
 
-from chats import access, ratelimit, services
+from chats import access, presence, ratelimit, services
 from chats.embed import services as embed_services
 from chats.embed import tokens
 from chats.embed.identity import Identity
@@ -26,6 +26,7 @@ HOST = "testserver"
 ORIGIN = f"http://{HOST}"
 # Generous: on the Redis layer an event crosses Redis twice; a slow CI machine must not flake.
 EVENT_TIMEOUT = 5.0
+PRESENCE_EVENTS = frozenset({"presence", "support_presence"})
 
 
 @pytest.fixture(autouse=True)
@@ -120,6 +121,8 @@ class Socket:
     def __init__(self, communicator: WebsocketCommunicator) -> None:
         self.communicator = communicator
         self.open = False
+        # Events read ahead by receives_nothing, to be returned first.
+        self.unread: list[dict[str, Any]] = []
         # The subprotocol the server accepted with.
         self.subprotocol: str | None = None
 
@@ -133,14 +136,39 @@ class Socket:
         await self.communicator.send_input({"type": "websocket.receive", "bytes": data})
 
     async def event(self, within: float = EVENT_TIMEOUT) -> dict[str, Any]:
-        """The next event this socket receives."""
+        """The next event this socket receives, presence events aside (they come whenever a
+        person or a dashboard opens or closes a socket; `presence_event` reads them)."""
+        while True:
+            event = await self.any_event(within)
+            if event["type"] not in PRESENCE_EVENTS:
+                return event
+
+    async def any_event(self, within: float = EVENT_TIMEOUT) -> dict[str, Any]:
+        if self.unread:
+            return self.unread.pop(0)
         return dict(json.loads(await self.communicator.receive_from(within)))
+
+    async def presence_event(self, within: float = EVENT_TIMEOUT) -> dict[str, Any]:
+        """The next presence event this socket receives, other events aside."""
+        while True:
+            event = await self.any_event(within)
+            if event["type"] in PRESENCE_EVENTS:
+                return event
 
     async def events(self, count: int, within: float = EVENT_TIMEOUT) -> list[dict[str, Any]]:
         return [await self.event(within) for _ in range(count)]
 
     async def receives_nothing(self, within: float = 0.3) -> bool:
-        return bool(await self.communicator.receive_nothing(within))
+        """No event but presence events arrives within the time. (A timeout of receive_output
+        would end the application: receive_nothing waits without.)"""
+        if any(event["type"] not in PRESENCE_EVENTS for event in self.unread):
+            return False
+        while not await self.communicator.receive_nothing(within):
+            event = await self.any_event()
+            if event["type"] not in PRESENCE_EVENTS:
+                self.unread.append(event)  # for the next event()
+                return False
+        return True
 
     async def close_code(self, within: float = EVENT_TIMEOUT) -> int:
         """Wait for the server to close the socket; its close code."""
@@ -213,6 +241,7 @@ async def ws() -> AsyncIterator[OpenSocket]:
     yield open_socket
     for socket in sockets:
         await socket.disconnect()
+    await presence.stop()
     await ratelimit.close()
     await access.close()
 

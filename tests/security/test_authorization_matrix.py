@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 import pytest
 from anymail.exceptions import AnymailWarning
 from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.http import HttpResponse
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, path
@@ -39,6 +40,7 @@ from django.utils import timezone
 from freezegun import freeze_time
 
 from chats import services
+from chats.attachments.services import attachment_upload
 from chats.embed import services as embed_services
 from chats.embed.identity import Identity
 from chats.models import SupportChat
@@ -46,6 +48,7 @@ from chats.routing import websocket_urlpatterns
 from desk.api import api
 from notifications import links
 from notifications.models import EmailPreference
+from tests.chats.attachments.files import png
 from tests.realtime.conftest import (
     EMBED_ORIGIN,
     ORIGIN,
@@ -144,7 +147,8 @@ class Case:
     expect: Mapping[str, Answer]
     variant: str = ""
     json: Any = None
-    form: Mapping[str, str] | None = None
+    # A form (a multipart one when a value is a file), or a function of the world making one.
+    form: Mapping[str, Any] | Callable[[World], Mapping[str, Any]] | None = None
 
 
 def chat_url(template: str, chat: str = "owner") -> Url:
@@ -213,6 +217,17 @@ def unsubscribe_link(token: Callable[[World], str]) -> Url:
     return lambda world: f"/email/u/{token(world)}"
 
 
+def image_form(world: World) -> dict[str, Any]:
+    """A fresh upload (a file is read once) of a small PNG."""
+    return {"file": SimpleUploadedFile("photo.png", png(), content_type="image/png")}
+
+
+def owner_upload(world: World) -> str:
+    """The id of an upload of the owner's, into their chat."""
+    upload = SimpleUploadedFile("photo.png", png(), content_type="image/png")
+    return str(attachment_upload(user=world.owner, upload=upload).id)
+
+
 def message_answer(role: str) -> Answer:
     return Answer(201, body=own_chat(role))
 
@@ -256,6 +271,21 @@ ROWS: dict[str, list[Case]] = {
             json={"content": "hello"},
         ),
     ],
+    # An upload goes into the caller's own chat; fetching one, only its uploader's.
+    "POST /api/support_chat/attachments": [
+        Case(
+            "POST",
+            _url("/api/support_chat/attachments"),
+            roles(401, 201, 201, 401, 201, guest=201, identified=201),
+            form=image_form,
+        ),
+    ],
+    "GET /api/support_chat/attachments/<attachment_id>": [
+        get(
+            lambda world: f"/api/support_chat/attachments/{owner_upload(world)}",
+            roles(401, 200, 404, 401, 404, guest=404, identified=404),
+        ),
+    ],
     "PATCH /api/support_chat/mark_read": [
         Case(
             "PATCH",
@@ -297,6 +327,8 @@ ROWS: dict[str, list[Case]] = {
         ),
         post("/api/embed/token", everyone(422), "no credential", json={}),
     ],
+    # Business hours and texts, public: a widget asks before its visitor has a chat.
+    "GET /api/embed/availability": [get("/api/embed/availability", everyone(200))],
     "POST /api/embed/guests": [
         post("/api/embed/guests", everyone(Answer(201, body=person("guest"))), json={})
     ],
@@ -334,6 +366,37 @@ ROWS: dict[str, list[Case]] = {
             "no name",
             json={"name": " "},
         ),
+    ],
+    # A staff member's own choice of alert emails.
+    "GET /api/admin/staff_alerts": [get("/api/admin/staff_alerts", ADMIN_API)],
+    "PUT /api/admin/staff_alerts": [
+        Case("PUT", _url("/api/admin/staff_alerts"), ADMIN_API, json={"scope": "answered"}),
+        Case(
+            "PUT",
+            _url("/api/admin/staff_alerts"),
+            roles(401, 403, 403, 401, 422),
+            "unknown scope",
+            json={"scope": "sometimes"},
+        ),
+    ],
+    "POST /api/admin/chats/<chat_id>/attachments": [
+        Case(
+            "POST",
+            chat_url("/api/admin/chats/{chat}/attachments"),
+            roles(401, 403, 403, 401, 201),
+            form=image_form,
+        ),
+    ],
+    "GET /api/admin/chats/<chat_id>/attachments/<attachment_id>": [
+        get(
+            lambda world: f"/api/admin/chats/{world.chat.id}/attachments/{owner_upload(world)}",
+            ADMIN_API,
+        ),
+    ],
+    # Files only through signed URLs: without a signature, nobody.
+    "/files/<uuid:attachment_id>/<str:variant>": [
+        get(lambda world: f"/files/{owner_upload(world)}/file", everyone(404)),
+        get(lambda world: f"/files/{owner_upload(world)}/thumb", everyone(404), "thumbnail"),
     ],
     "GET /api/admin/chats/<chat_id>": [
         get(chat_url("/api/admin/chats/{chat}"), ADMIN_API),
@@ -567,7 +630,8 @@ def request(browser: Client, case: Case, world: World) -> Any:
         body = case.json(world) if callable(case.json) else case.json
         return browser.generic(case.method, url, json.dumps(body), "application/json")
     if case.method == "POST":
-        return browser.post(url, case.form or {})
+        form = case.form(world) if callable(case.form) else case.form
+        return browser.post(url, form or {})
     return browser.generic(case.method, url)
 
 

@@ -56,7 +56,11 @@ def send(browser: Client, case: Case, world: World, **headers: str) -> Any:
         data = case.json(world) if callable(case.json) else case.json
         body, content_type = json.dumps(data), "application/json"
     else:
-        body, content_type = urlencode(case.form or {"content": "Hi"}), FORM
+        form = (case.form(world) if callable(case.form) else case.form) or {"content": "Hi"}
+        if case.method == "POST":
+            # Multipart, as a browser posts a form (one with a file, an upload, included).
+            return browser.post(url, form, headers=headers)
+        body, content_type = urlencode(form), FORM
     return browser.generic(case.method, url, body, content_type, headers=headers)
 
 

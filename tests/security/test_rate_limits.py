@@ -112,8 +112,10 @@ def test_the_429_answers_are_documented_in_the_openapi_schema(admin: Any) -> Non
         if "429" in operation["responses"]
     )
     assert with_429 == [
+        "POST /api/admin/chats/{chat_id}/attachments",
         "POST /api/admin/chats/{chat_id}/messages",
         "POST /api/embed/guests",
+        "POST /api/support_chat/attachments",
         "POST /api/support_chat/messages",
     ]
 

@@ -18,6 +18,7 @@
   if (!D) return;
 
   const ZERO_ID = "00000000-0000-0000-0000-000000000000";
+  const ATTACHMENT_PREVIEW_PREFIX = "\u{1F4CE} ";
   // Shared with the widget: one value for each fact (see DeskLive.timing in widget.js).
   const { pollInterval, typingExpiry, typingRepeat, typingIdle } = D.timing;
 
@@ -169,6 +170,12 @@
 
     // As the server cuts it: characters, not UTF-16 units.
     const cut = (content) => Array.from(content).slice(0, previewLength).join("");
+    // A message of files alone reads as its first file, as the server's preview does
+    // (chats.selectors.ATTACHMENT_PREVIEW_PREFIX).
+    function previewOf(message) {
+      const files = message.attachments || [];
+      return cut(message.content || (files.length ? ATTACHMENT_PREVIEW_PREFIX + files[0].name : ""));
+    }
 
     // A card from a list item of GET /api/admin/chats (or an event's `chat`).
     function cardFor(item) {
@@ -291,7 +298,7 @@
             id: event.chat_id,
             user_email: event.user_email,
             last_message_at: message.created_at,
-            last_message_preview: cut(message.content),
+            last_message_preview: previewOf(message),
             last_message_sender: sender,
             message_count: null,
             unread: true,
@@ -303,7 +310,7 @@
       }
       const count = card.getAttribute("data-count");
       if (count) setCount(card, Number(count) + 1);
-      setPreview(card, sender, cut(message.content));
+      setPreview(card, sender, previewOf(message));
       setActivity(card, message.created_at, message.created_at);
       if (sender === "user") setUnread(card, true);
       place(card, true);
@@ -479,7 +486,12 @@
     let connected = false;
     let opened = false;
     let stopped = false;
-    const pending = {}; // request_id -> text of a reply sent over the socket
+    const pending = {}; // request_id -> {content, files} of a reply sent over the socket
+    const fileViews = {}; // message id -> D.attachments() of its files
+    // The larger view of an image, and fresh URLs for a file of this chat (those shown expire).
+    const viewer = D.lightbox(document.body);
+    const refreshFile = (id) => D.api("GET", `${chatUrl}/attachments/${encodeURIComponent(id)}`);
+    const fileOptions = { viewer, refresh: refreshFile };
     let requests = 0;
     let typingOn = false;
     let typingLastSent = 0;
@@ -495,6 +507,9 @@
       const id = item.getAttribute("data-message-id");
       seen[id] = true;
       remember(id, item.querySelector("time").getAttribute("datetime"));
+      // Drawn by the server (_message.html): its files open and renew as live ones do.
+      const files = item.querySelector(".attachments");
+      if (files) fileViews[id] = D.attachments.from(files, fileOptions);
     }
 
     const atBottom = () => thread.scrollHeight - thread.scrollTop - thread.clientHeight < 120;
@@ -510,7 +525,17 @@
       const item = fromTemplate("message-template");
       item.className = "message from-" + message.sender_type;
       item.setAttribute("data-message-id", message.id);
-      D.text(field(item, "content"), message.content);
+      // Formatted as the server renders it (chats/formatting.py, the same cases): the chat list's
+      // previews stay plain text.
+      const content = D.formatted(field(item, "content"), message.content);
+      const files = message.attachments || [];
+      // A message of files alone has no text bubble, as the server draws it.
+      content.hidden = !message.content && files.length > 0;
+      if (files.length) {
+        const view = D.attachments(files, fileOptions);
+        fileViews[message.id] = view;
+        item.insertBefore(view.element, item.querySelector(".message-meta"));
+      }
       D.text(field(item, "sender"), message.sender_type === "admin" ? "Support" : config.userLabel);
       const time = field(item, "time");
       time.setAttribute("datetime", message.created_at);
@@ -531,7 +556,7 @@
     // Messages usually arrive in order and go at the end; a catch-up answer may bring older
     // ones after newer live events, and "Load earlier" brings older ones: each goes in its place.
     function add(message) {
-      if (seen[message.id]) return;
+      if (seen[message.id]) return renewFiles(message);
       seen[message.id] = true;
       const follow = atBottom() || message.sender_type === "admin";
       const item = messageItem(message);
@@ -564,6 +589,12 @@
       if (empty) empty.hidden = true;
       if (message.sender_type === "user") showTyping(false);
       if (follow && !next) scrollToEnd();
+    }
+
+    // A message shown already, in a later payload: its files' URLs are that payload's, signed later.
+    function renewFiles(message) {
+      const view = fileViews[message.id];
+      if (view && message.attachments) view.update(message.attachments);
     }
 
     function showTyping(on) {
@@ -600,6 +631,7 @@
       return D.api("GET", chatUrl + "/messages").then((page) => {
         for (const message of page.messages) {
           if (message.read_at) markRead([message.id], message.read_at);
+          renewFiles(message);
         }
       });
     }
@@ -655,22 +687,29 @@
 
     // --- sending
 
-    function send(content) {
+    function send(content, attached) {
       showError("");
       typingSent(false);
       const requestId = "reply-" + ++requests;
-      if (socket.send({ action: "send_message", content, request_id: requestId })) {
-        pending[requestId] = content;
+      const ids = (attached || []).map((file) => file.id);
+      const frame = { action: "send_message", content, request_id: requestId };
+      if (ids.length) frame.attachment_ids = ids;
+      if (socket.send(frame)) {
+        pending[requestId] = { content, files: attached };
         return;
       }
-      D.api("POST", chatUrl + "/messages", { content }).then(add, (error) => {
-        restore(content);
+      const body = ids.length ? { content, attachment_ids: ids } : { content };
+      D.api("POST", chatUrl + "/messages", body).then(add, (error) => {
+        restore({ content, files: attached });
         showError("Not sent: " + errorText(error));
       });
     }
 
-    function restore(content) {
-      if (!textarea.value.trim()) {
+    // A reply that was refused: its text back in the box (unless something new is typed there),
+    // its files back among the uploads.
+    function restore({ content, files }) {
+      if (files && files.length) uploads.restore(files);
+      if (content && !textarea.value.trim()) {
         textarea.value = content;
         textarea.dispatchEvent(new Event("input"));
       }
@@ -778,7 +817,21 @@
     form.addEventListener("submit", (submit) => {
       submit.preventDefault(); // the composer sends; the form's action is the no-JS fallback
     });
-    D.composer(textarea, $("[data-send]"), send);
+    // Files for the reply: the paperclip (shown now: uploads need this script), a paste into the
+    // box, a drop onto the page.
+    const attachButton = $("[data-attach]");
+    attachButton.hidden = false;
+    const uploads = D.attacher({
+      list: $("[data-uploads]"),
+      notice: $("[data-uploads-notice]"),
+      button: attachButton,
+      input: $("[data-attach-input]"),
+      dropZone: $("main"),
+      dropHint: $("[data-drop]"),
+      pasteInto: textarea,
+      start: (file, onProgress) => D.upload(chatUrl + "/attachments", file, { onProgress }),
+    });
+    D.composer(textarea, $("[data-send]"), send, uploads);
     textarea.addEventListener("input", () => {
       if (textarea.value.trim()) typingSent(true);
     });

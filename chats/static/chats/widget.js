@@ -25,10 +25,25 @@
  *       at each connect; states "connected" | "reconnecting" | "offline"; backoff with full
  *       jitter, 0.5 s .. 30 s; no reconnect after 4401/4403/4404 (onRefused(code)); onOpen on
  *       every (re)connect
- *   composer(textarea, button, onSubmit(text))     Enter sends, Shift+Enter is a new line
+ *   composer(textarea, button, onSubmit(text, files), attacher?)
+ *                                                  Enter sends, Shift+Enter is a new line; with an
+ *                                                  attacher, its finished uploads go too
  *   text(element, string)                          textContent, never innerHTML
+ *   format(string) -> DocumentFragment             the message with its light formatting (links,
+ *                                                  bold, italic, code, lists), built as elements
+ *   formatted(element, string)                     the element's content replaced by format()
  *   time(iso) "14:05"; relative(iso) "2 minutes ago"; day(iso) "Monday, January 29"
  *   keepRelativeTimes(root) -> stop()              re-renders [data-relative-time] every 30 s
+ *   size(bytes) "48 KB"; icon(name, className) -> <svg> ("clip", "file", "close")
+ *   attachments(files, {viewer, refresh}) -> {element, update(files)}
+ *       a message's files: image previews (opening `viewer`), other files as download chips;
+ *       attachments.from(list, ...) takes over a list the server rendered; update(files) puts in
+ *       the URLs of a later payload; refresh(id) -> Promise<attachment> renews expiring URLs
+ *   lightbox(container) -> {open(file, opener), close(), isOpen()}   the full image, a <dialog>
+ *   upload(path, file, {remote, onProgress(loaded, total)}) -> {promise, abort()}
+ *       multipart POST (field `file`) with XMLHttpRequest, for its upload progress
+ *   attacher({list, notice, button, input, dropZone, dropHint, pasteInto, start, enabled})
+ *       the uploads waiting for the next message: picked, pasted or dropped; chips with progress
  *   timing {pollInterval, typingExpiry, typingRepeat, typingIdle}   milliseconds, shared by all
  *
  * The REST API and the websocket events are documented in README.md, docs/events.md and
@@ -168,19 +183,24 @@
     };
   }
 
-  function composer(textarea, button, onSubmit) {
+  function composer(textarea, button, onSubmit, files) {
+    // Something to send (text, or uploads that are done), and no upload still running.
+    const canSend = () =>
+      !(files && files.busy()) && (Boolean(textarea.value.trim()) || Boolean(files && files.ready()));
     const grow = () => {
       textarea.style.height = "auto";
       textarea.style.height = textarea.scrollHeight + "px";
-      button.disabled = !textarea.value.trim();
+      button.disabled = !canSend();
     };
     const submit = () => {
+      if (!canSend()) return;
       const value = textarea.value.trim();
-      if (!value) return;
+      const attached = files ? files.take() : [];
       textarea.value = "";
       grow();
-      onSubmit(value);
+      onSubmit(value, attached);
     };
+    if (files) files.onChange(grow);
     textarea.addEventListener("input", grow);
     textarea.addEventListener("keydown", (event) => {
       // isComposing: the Enter that confirms an IME composition (Japanese, Chinese) is no send.
@@ -196,6 +216,428 @@
 
   function text(element, value) {
     element.textContent = value == null ? "" : String(value);
+    return element;
+  }
+
+  // --- Formatting: message text as elements -------------------------------------------------------
+  //
+  // The twin of chats/formatting.py (which renders the same for emails and desk's own pages):
+  // the same steps, function for function, and tests/formatting_cases.json holds the cases both
+  // must render identically. A change here is a change there and in that table. The elements are
+  // built with createElement and text nodes; nothing is ever parsed as HTML. Each step is a single
+  // pass or a search that never goes back over what it passed: linear in the message's length.
+
+  const LINK_ATTRIBUTES = [
+    ["target", "_blank"],
+    ["rel", "noopener noreferrer nofollow"],
+  ];
+  const SCHEMES = ["https://", "http://", "mailto:"];
+  const WWW = "www.";
+  const URL_INITIALS = "hHmMwW";
+  // Left off the end of a URL: the sentence's punctuation, not the address's.
+  const TRAILING = ".,:;!?*_~'";
+  const ALPHANUMERIC = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+  const LOCAL_CHARACTERS = ALPHANUMERIC + "._%+-";
+  const DOMAIN_CHARACTERS = ALPHANUMERIC + ".-";
+  const LETTERS = ALPHANUMERIC.slice(0, 52);
+  const LANGUAGE_CHARACTERS = ALPHANUMERIC + "_+#.-";
+  const LANGUAGE_LENGTH = 32;
+  const FENCE = "```";
+  const SPACE = /^[\t \p{Zs}]$/u;
+  const WORD = /^[\p{L}\p{N}]$/u;
+
+  // The character (a code point, as Python counts them) at `index`, or just before it; "" at
+  // either end.
+  const charAt = (line, index) =>
+    index < line.length ? String.fromCodePoint(line.codePointAt(index)) : "";
+  function charBefore(line, index) {
+    if (index <= 0) return "";
+    const low = line.charCodeAt(index - 1);
+    if (index >= 2 && low >= 0xdc00 && low <= 0xdfff) {
+      const high = line.charCodeAt(index - 2);
+      if (high >= 0xd800 && high <= 0xdbff) return line.slice(index - 2, index);
+    }
+    return line[index - 1];
+  }
+  const isBlank = (character) => character === " " || character === "\t";
+  const isDigit = (character) => character >= "0" && character <= "9";
+  const isSpace = (character) => character !== "" && SPACE.test(character);
+  const isWord = (character) => character !== "" && WORD.test(character);
+  const isUrlCharacter = (character) =>
+    !(isSpace(character) || '<>"`'.includes(character) || character < " " || character === "\x7f");
+
+  function strip(line) {
+    let start = 0;
+    let end = line.length;
+    while (start < end && isBlank(line[start])) start += 1;
+    while (end > start && isBlank(line[end - 1])) end -= 1;
+    return line.slice(start, end);
+  }
+
+  // Whether `prefix` (lower-case ASCII) is at `index`, ignoring the case of ASCII letters.
+  function startsWith(line, index, prefix) {
+    if (index + prefix.length > line.length) return false;
+    for (let offset = 0; offset < prefix.length; offset += 1) {
+      let character = line[index + offset];
+      if (character >= "A" && character <= "Z") character = character.toLowerCase();
+      if (character !== prefix[offset]) return false;
+    }
+    return true;
+  }
+
+  // The message's elements in document order: [kind, value, attributes] with kind "open" (value:
+  // the tag), "close", "text" or "br". A flat list, so that deep nesting needs no recursion.
+  function messageEvents(source) {
+    const lines = source.replace(/\r\n?/g, "\n").split("\n");
+    const events = [];
+    const textLines = [];
+    let items = [];
+    let listTag = "";
+    let listStart = 1;
+    // Once a fence has no closing line after it, no later fence has one either: each line is
+    // looked at a bounded number of times.
+    let fencesMayClose = true;
+    let index = 0;
+
+    function endList() {
+      if (!listTag) return;
+      events.push(["open", listTag, listStart !== 1 ? [["start", String(listStart)]] : []]);
+      for (const item of items) {
+        events.push(["open", "li", []]);
+        inline(item, events);
+        events.push(["close", "li", []]);
+      }
+      events.push(["close", listTag, []]);
+      items = [];
+      listTag = "";
+    }
+
+    function endText() {
+      let start = 0;
+      let end = textLines.length;
+      while (start < end && !strip(textLines[start])) start += 1;
+      while (end > start && !strip(textLines[end - 1])) end -= 1;
+      for (let number = start; number < end; number += 1) {
+        if (number > start) events.push(["br", "", []]);
+        inline(textLines[number], events);
+      }
+      textLines.length = 0;
+    }
+
+    while (index < lines.length) {
+      const line = lines[index];
+      const info = fenceInfo(line);
+      if (info !== null && fencesMayClose) {
+        let close = index + 1;
+        while (close < lines.length && strip(lines[close]) !== FENCE) close += 1;
+        if (close < lines.length) {
+          endList();
+          endText();
+          const code = lines.slice(index + 1, close);
+          if (info && !isLanguage(info)) code.unshift(info);
+          events.push(["open", "pre", []], ["open", "code", []]);
+          if (code.length) events.push(["text", code.join("\n"), []]);
+          events.push(["close", "code", []], ["close", "pre", []]);
+          index = close + 1;
+          continue;
+        }
+        fencesMayClose = false;
+      }
+      const item = listItem(line);
+      if (item === null) {
+        endList();
+        textLines.push(line);
+      } else {
+        const [tag, start, content] = item;
+        if (tag !== listTag) {
+          endList();
+          endText();
+          listTag = tag;
+          listStart = start;
+        }
+        items.push(content);
+      }
+      index += 1;
+    }
+    endList();
+    endText();
+    return events;
+  }
+
+  // What follows the ``` of a line that opens a code block, or null for any other line.
+  function fenceInfo(line) {
+    const stripped = strip(line);
+    if (!stripped.startsWith(FENCE)) return null;
+    const rest = stripped.slice(FENCE.length);
+    if (rest.includes("`")) return null; // ```code``` on one line: inline code
+    return strip(rest);
+  }
+
+  const isLanguage = (info) =>
+    info.length <= LANGUAGE_LENGTH &&
+    Array.from(info).every((character) => LANGUAGE_CHARACTERS.includes(character));
+
+  // [tag, start number, content] of a "- ", "* " or "1. " line, else null.
+  function listItem(line) {
+    let position = 0;
+    while (position < line.length && isBlank(line[position])) position += 1;
+    if (position === line.length) return null;
+    let tag = "ul";
+    let number = 1;
+    if (line[position] === "-" || line[position] === "*") {
+      position += 1;
+    } else {
+      const digits = position;
+      while (position < line.length && isDigit(line[position]) && position - digits < 10) {
+        position += 1;
+      }
+      if (position === digits || position - digits > 9) return null;
+      if (position === line.length || !".)".includes(line[position])) return null;
+      tag = "ol";
+      number = parseInt(line.slice(digits, position), 10);
+      position += 1;
+    }
+    if (position === line.length || !isBlank(line[position])) return null;
+    const content = strip(line.slice(position));
+    return content ? [tag, number, content] : null;
+  }
+
+  // A run of "*" (1 to 3) or "_" (1) that may open or close emphasis.
+  function delimiter(character, start, length, canOpen, canClose) {
+    // Its place among the line's delimiters, and what pairing makes of it: the characters not
+    // used yet, the tags it opens and those it closes.
+    const pairing = { order: 0, remaining: length, opens: [], closes: [] };
+    return { character, start, length, canOpen, canClose, ...pairing };
+  }
+
+  // A line's pieces, in order: ["text", text], ["code", content], ["link", text, href], or a
+  // delimiter; then their events.
+  function inline(line, events) {
+    const pieces = [];
+    for (const [kind, start, end, inner] of codeSpans(line)) {
+      if (kind === "code") pieces.push(["code", inner, ""]);
+      else links(line, start, end, pieces);
+    }
+    emphasis(pieces);
+    for (const piece of pieces) {
+      if (!Array.isArray(piece)) {
+        for (const tag of piece.closes) events.push(["close", tag, []]);
+        if (piece.remaining) events.push(["text", piece.character.repeat(piece.remaining), []]);
+        for (const tag of piece.opens.slice().reverse()) events.push(["open", tag, []]);
+        continue;
+      }
+      const [kind, value, href] = piece;
+      if (kind === "text") {
+        events.push(["text", value, []]);
+      } else if (kind === "code") {
+        events.push(["open", "code", []], ["text", value, []], ["close", "code", []]);
+      } else {
+        events.push(["open", "a", [["href", href], ...LINK_ATTRIBUTES]]);
+        events.push(["text", value, []], ["close", "a", []]);
+      }
+    }
+  }
+
+  // The line as ["text", start, end, ""] and ["code", start, end, content] parts. A run of
+  // backticks opens a code span closed by the next run of the same length; a run with no such
+  // partner is text. The partner of each run is found in one pass from the right.
+  function codeSpans(line) {
+    const runs = [];
+    let position = 0;
+    while (position < line.length) {
+      if (line[position] === "`") {
+        const start = position;
+        while (position < line.length && line[position] === "`") position += 1;
+        runs.push([start, position - start]);
+      } else {
+        position += 1;
+      }
+    }
+    const partner = new Array(runs.length).fill(-1);
+    const last = new Map();
+    for (let number = runs.length - 1; number >= 0; number -= 1) {
+      const length = runs[number][1];
+      partner[number] = last.has(length) ? last.get(length) : -1;
+      last.set(length, number);
+    }
+    const parts = [];
+    let textStart = 0;
+    let number = 0;
+    while (number < runs.length) {
+      const closing = partner[number];
+      if (closing === -1) {
+        number += 1;
+        continue;
+      }
+      const [start, length] = runs[number];
+      const end = runs[closing][0];
+      if (textStart < start) parts.push(["text", textStart, start, ""]);
+      let content = line.slice(start + length, end);
+      const padded = content[0] === " " && content[content.length - 1] === " ";
+      if (content.length >= 2 && padded && /[^ ]/.test(content)) content = content.slice(1, -1);
+      parts.push(["code", start, end + length, content]);
+      textStart = end + length;
+      number = closing + 1;
+    }
+    if (textStart < line.length) parts.push(["text", textStart, line.length, ""]);
+    return parts;
+  }
+
+  // line[start:end] (no code in it) as text and link pieces.
+  function links(line, start, end, pieces) {
+    let pending = start;
+    let position = start;
+    while (position < end) {
+      let link = null;
+      if (line[position] === "@") {
+        link = emailAt(line, pending, position, end);
+      } else if (URL_INITIALS.includes(line[position]) && !isWord(charBefore(line, position))) {
+        link = urlAt(line, position, end);
+      }
+      if (link === null) {
+        position += 1;
+        continue;
+      }
+      const [linkStart, linkEnd, href] = link;
+      textPieces(line, pending, linkStart, pieces);
+      pieces.push(["link", line.slice(linkStart, linkEnd), href]);
+      pending = position = linkEnd;
+    }
+    textPieces(line, pending, end, pieces);
+  }
+
+  // The http(s)://, mailto: or www. address at `start`, if there is one.
+  function urlAt(line, start, end) {
+    const prefix = SCHEMES.concat(WWW).find((candidate) => startsWith(line, start, candidate));
+    if (prefix === undefined) return null;
+    const body = start + prefix.length;
+    if (body >= end || !isWord(charAt(line, body))) return null;
+    let stop = body;
+    let opened = 0;
+    let closed = 0;
+    while (stop < end && isUrlCharacter(line[stop])) {
+      if (line[stop] === "(") opened += 1;
+      else if (line[stop] === ")") closed += 1;
+      stop += 1;
+    }
+    while (stop > body) {
+      const last = line[stop - 1];
+      if (TRAILING.includes(last)) {
+        stop -= 1;
+      } else if (last === ")" && closed > opened) {
+        stop -= 1;
+        closed -= 1;
+      } else {
+        break;
+      }
+    }
+    if (stop === body) return null;
+    const text = line.slice(start, stop);
+    return [start, stop, prefix === WWW ? "http://" + text : text];
+  }
+
+  // The bare address around the "@" at `at`, if there is one.
+  function emailAt(line, pending, at, end) {
+    let start = at;
+    while (start > pending && LOCAL_CHARACTERS.includes(line[start - 1])) start -= 1;
+    // Not the start of an address: the dot ending a sentence, the "_" of _italic_.
+    while (start < at && (line[start] === "." || line[start] === "_")) start += 1;
+    if (start === at || isWord(charBefore(line, start))) return null;
+    let stop = at + 1;
+    while (stop < end && DOMAIN_CHARACTERS.includes(line[stop])) stop += 1;
+    while (stop > at + 1 && (line[stop - 1] === "." || line[stop - 1] === "-")) stop -= 1;
+    if (stop < line.length && (line[stop] === "@" || isWord(charAt(line, stop)))) return null;
+    const labels = line.slice(at + 1, stop).split(".");
+    const top = labels[labels.length - 1];
+    if (labels.length < 2 || top.length < 2 || !Array.from(top).every((c) => LETTERS.includes(c))) {
+      return null;
+    }
+    if (!labels.every((label) => label && label[0] !== "-" && label[label.length - 1] !== "-")) {
+      return null;
+    }
+    return [start, stop, "mailto:" + line.slice(start, stop)];
+  }
+
+  // line[start:end] as text pieces and the delimiter runs in it.
+  function textPieces(line, start, end, pieces) {
+    let pending = start;
+    let position = start;
+    while (position < end) {
+      const character = line[position];
+      if (character !== "*" && character !== "_") {
+        position += 1;
+        continue;
+      }
+      const run = position;
+      while (position < end && line[position] === character) position += 1;
+      const length = position - run;
+      if (length > (character === "*" ? 3 : 1)) continue;
+      const before = charBefore(line, run);
+      const after = charAt(line, position);
+      const canOpen = after !== "" && !isSpace(after) && !isWord(before);
+      const canClose = before !== "" && !isSpace(before) && !isWord(after);
+      if (!(canOpen || canClose)) continue;
+      if (pending < run) pieces.push(["text", line.slice(pending, run), ""]);
+      pieces.push(delimiter(character, run, length, canOpen, canClose));
+      pending = position;
+    }
+    if (pending < end) pieces.push(["text", line.slice(pending, end), ""]);
+  }
+
+  // Pairs the delimiters: each closer with the nearest opener of its character. One stack per
+  // character. A pair makes the openers of the other character between them plain text, so the
+  // elements nest; each delimiter is pushed and popped at most once.
+  function emphasis(pieces) {
+    const stacks = { "*": [], _: [] };
+    const delimiters = pieces.filter((piece) => !Array.isArray(piece));
+    delimiters.forEach((current, order) => {
+      current.order = order;
+      if (current.canClose) {
+        const stack = stacks[current.character];
+        const other = stacks[current.character === "*" ? "_" : "*"];
+        while (current.remaining && stack.length) {
+          const opener = stack[stack.length - 1];
+          const both = opener.remaining >= 2 && current.remaining >= 2;
+          const used = both && current.character === "*" ? 2 : 1;
+          const tag = used === 2 ? "strong" : "em";
+          opener.remaining -= used;
+          current.remaining -= used;
+          opener.opens.push(tag);
+          current.closes.push(tag);
+          while (other.length && other[other.length - 1].order > opener.order) other.pop();
+          if (!opener.remaining) stack.pop();
+        }
+      }
+      if (current.canOpen && current.remaining) stacks[current.character].push(current);
+    });
+  }
+
+  // The message as a DocumentFragment of <strong>, <em>, <code>, <pre>, <ul>, <ol>, <li>, <a> and
+  // <br> elements and text nodes.
+  function format(source) {
+    const fragment = document.createDocumentFragment();
+    const open = [fragment];
+    for (const [kind, value, attributes] of messageEvents(source == null ? "" : String(source))) {
+      const parent = open[open.length - 1];
+      if (kind === "text") {
+        parent.append(document.createTextNode(value));
+      } else if (kind === "br") {
+        parent.append(document.createElement("br"));
+      } else if (kind === "close") {
+        open.pop();
+      } else {
+        const node = document.createElement(value);
+        for (const [name, attribute] of attributes) node.setAttribute(name, attribute);
+        parent.append(node);
+        open.push(node);
+      }
+    }
+    return fragment;
+  }
+
+  // The element's content replaced by the formatted message.
+  function formatted(element, value) {
+    element.replaceChildren(format(value));
     return element;
   }
 
@@ -246,6 +688,656 @@
     typingIdle: 4000,
   });
 
+  // --- Attachments: files in messages, and uploads ------------------------------------------------
+  //
+  // A message's files are drawn as chats/templates/chats/_message.html draws them on the server
+  // (chats/templatetags/attachment_views.py: the same elements, size text and preview size), so
+  // the dashboard reads the same whichever drew it. Every URL is the server's signed one, used only
+  // if it is http(s); names and sizes go in as text. Signed URLs expire: `refresh(id)` fetches the
+  // attachment again for fresh ones, before a click on one about to expire and when an image fails.
+
+  const SVG = "http://www.w3.org/2000/svg";
+  const ICONS = {
+    clip: [
+      "M21.44 11.05l-9.19 9.19a6 6 0 0 1-8.49-8.49l9.19-9.19a4 4 0 0 1 5.66 5.66" +
+        "l-9.2 9.19a2 2 0 0 1-2.83-2.83l8.49-8.48",
+    ],
+    file: ["M14 2H6a2 2 0 0 0-2 2v16a2 2 0 0 0 2 2h12a2 2 0 0 0 2-2V8z", "M14 2v6h6"],
+    close: ["M6 6l12 12M18 6 6 18"],
+  };
+  // The box an image preview fits in, in CSS pixels (PREVIEW_BOX in attachment_views.py).
+  const PREVIEW_BOX = 240;
+  // chats.models.ATTACHMENTS_PER_MESSAGE: more is refused with the whole message.
+  const ATTACHMENTS_PER_MESSAGE = 10;
+  // A signed URL this close to its expiry is renewed before it is used.
+  const URL_MARGIN = 60000;
+
+  function svgIcon(name, className) {
+    const svg = document.createElementNS(SVG, "svg");
+    for (const [attribute, value] of [
+      ["class", className],
+      ["viewBox", "0 0 24 24"],
+      ["width", "24"],
+      ["height", "24"],
+      ["fill", "none"],
+      ["stroke", "currentColor"],
+      ["stroke-width", "2"],
+      ["stroke-linecap", "round"],
+      ["stroke-linejoin", "round"],
+      ["aria-hidden", "true"],
+      ["focusable", "false"],
+    ]) {
+      svg.setAttribute(attribute, value);
+    }
+    for (const d of ICONS[name]) {
+      const path = document.createElementNS(SVG, "path");
+      path.setAttribute("d", d);
+      svg.append(path);
+    }
+    return svg;
+  }
+
+  // "312 bytes", "4.7 KB", "48 KB", "1.2 MB": the same digits as attachment_views.file_size.
+  function size(bytes) {
+    const count = Math.max(0, Math.floor(Number(bytes) || 0));
+    if (count < 1024) return count === 1 ? "1 byte" : `${count} bytes`;
+    const units = ["KB", "MB", "GB"];
+    let value = count / 1024;
+    let unit = 0;
+    while (value >= 1024 && unit < units.length - 1) {
+      value /= 1024;
+      unit += 1;
+    }
+    if (value < 10) {
+      const tenths = Math.floor(value * 10 + 0.5);
+      const number = tenths % 10 ? `${Math.floor(tenths / 10)}.${tenths % 10}` : String(tenths / 10);
+      return `${number} ${units[unit]}`;
+    }
+    return `${Math.floor(value + 0.5)} ${units[unit]}`;
+  }
+
+  // "PDF" for "invoice.pdf": desk names every file with the extension of what it holds.
+  function kind(name) {
+    const dot = String(name).lastIndexOf(".");
+    return dot > 0 ? String(name).slice(dot + 1).toUpperCase() : "";
+  }
+
+  // The preview's size: the image's proportions, at most PREVIEW_BOX either way.
+  function previewSize(width, height) {
+    const scale = Math.min(1, PREVIEW_BOX / Math.max(width, height));
+    const side = (pixels) => Math.max(1, Math.floor(pixels * scale + 0.5));
+    return [side(width), side(height)];
+  }
+
+  // A URL from the server, if it is one to put in a src or href: http(s) only, never
+  // javascript: or data:.
+  function serverUrl(value) {
+    if (typeof value !== "string" || !value) return null;
+    try {
+      const protocol = new URL(value, location.href).protocol;
+      return protocol === "https:" || protocol === "http:" ? value : null;
+    } catch (e) {
+      return null;
+    }
+  }
+
+  const isImage = (file) =>
+    Boolean(serverUrl(file.thumbnail_url)) && Number(file.width) > 0 && Number(file.height) > 0;
+
+  // Whether a signed URL has expired or is about to (`e`: its expiry, in Unix seconds).
+  function expiring(url) {
+    try {
+      const expires = Number(new URL(url).searchParams.get("e"));
+      return expires > 0 && expires * 1000 < Date.now() + URL_MARGIN;
+    } catch (e) {
+      return false;
+    }
+  }
+
+  function linkTo(anchor, url) {
+    if (url) anchor.href = url;
+    else anchor.removeAttribute("href");
+  }
+
+  // One file of a message: <li class="attachment image|file" data-...> (see _message.html).
+  function attachmentItem(file) {
+    const item = document.createElement("li");
+    const image = isImage(file);
+    item.className = "attachment " + (image ? "image" : "file");
+    item.setAttribute("data-attachment-id", String(file.id));
+    item.setAttribute("data-size", String(file.size));
+    item.setAttribute("data-content-type", String(file.content_type || ""));
+    const link = document.createElement("a");
+    link.className = image ? "preview" : "file-link";
+    linkTo(link, serverUrl(file.url));
+    link.target = "_blank";
+    link.rel = "noopener noreferrer";
+    if (image) {
+      item.setAttribute("data-width", String(file.width));
+      item.setAttribute("data-height", String(file.height));
+      const img = document.createElement("img");
+      img.src = serverUrl(file.thumbnail_url);
+      const [width, height] = previewSize(Number(file.width), Number(file.height));
+      img.width = width;
+      img.height = height;
+      img.alt = String(file.name);
+      link.append(img);
+    } else {
+      const name = text(document.createElement("span"), file.name);
+      name.className = "file-name";
+      name.dir = "auto";
+      const about = [kind(file.name), size(file.size)].filter(Boolean).join(" · ");
+      const details = text(document.createElement("span"), about);
+      details.className = "file-size";
+      link.append(svgIcon("file", "file-icon"), name, details);
+    }
+    item.append(link);
+    return item;
+  }
+
+  // The attachment an element drawn by attachmentItem (or _message.html) shows.
+  function attachmentOf(item) {
+    const link = item.querySelector("a");
+    const img = item.querySelector("img");
+    const name = img ? img.alt : item.querySelector(".file-name").textContent;
+    return {
+      id: item.getAttribute("data-attachment-id"),
+      name,
+      size: Number(item.getAttribute("data-size")),
+      content_type: item.getAttribute("data-content-type"),
+      url: link.getAttribute("href"),
+      thumbnail_url: img ? img.getAttribute("src") : null,
+      width: img ? Number(item.getAttribute("data-width")) : null,
+      height: img ? Number(item.getAttribute("data-height")) : null,
+    };
+  }
+
+  // A message's files, live: `attachments(files, {viewer, refresh})` draws them,
+  // `attachments.from(list, ...)` takes over a list the server drew. Either returns
+  // {element, update(files)}: update puts in the URLs of a later payload of the same message.
+  // viewer: lightbox(); refresh(id) -> Promise<attachment> with fresh URLs.
+  function attachments(files, options) {
+    const list = document.createElement("ul");
+    list.className = "attachments";
+    list.setAttribute("aria-label", "Attachments");
+    for (const file of files) list.append(attachmentItem(file));
+    return attachmentsFrom(list, options);
+  }
+
+  function attachmentsFrom(list, { viewer, refresh }) {
+    const known = new Map(); // id -> {file, item}
+    for (const item of list.querySelectorAll(".attachment")) {
+      known.set(item.getAttribute("data-attachment-id"), { file: attachmentOf(item), item });
+      const preview = item.querySelector(".preview");
+      if (preview) preview.setAttribute("aria-haspopup", "dialog");
+    }
+
+    // The URLs of `file` (the same attachment, signed later) into the elements that show it.
+    function put(entry, file) {
+      const url = serverUrl(file.url);
+      const thumbnail = serverUrl(file.thumbnail_url);
+      if (url) entry.file.url = url;
+      if (thumbnail) entry.file.thumbnail_url = thumbnail;
+      const link = entry.item.querySelector("a");
+      const img = entry.item.querySelector("img");
+      if (url && link.getAttribute("href") !== url) link.href = url;
+      if (thumbnail && img && img.getAttribute("src") !== thumbnail) img.src = thumbnail;
+    }
+
+    // Fresh URLs for one file (null when the server would not give them).
+    function renew(entry) {
+      if (!refresh) return Promise.resolve(null);
+      entry.renewing =
+        entry.renewing ||
+        refresh(entry.file.id)
+          .then(
+            (file) => {
+              put(entry, file);
+              return entry.file;
+            },
+            () => null
+          )
+          .finally(() => (entry.renewing = null));
+      return entry.renewing;
+    }
+
+    const entryOf = (node) => {
+      const item = node.closest(".attachment");
+      return item && known.get(item.getAttribute("data-attachment-id"));
+    };
+
+    list.addEventListener("click", (event) => {
+      const link = event.target.closest("a");
+      const entry = link && entryOf(link);
+      if (!entry) return;
+      if (link.classList.contains("preview") && viewer) {
+        event.preventDefault();
+        if (!expiring(entry.file.url)) return viewer.open(entry.file, link);
+        renew(entry).then((file) => file && viewer.open(file, link));
+      } else if (entry.file.url && expiring(entry.file.url)) {
+        // A download about to be refused (403): renewed first, then opened as the click would.
+        event.preventDefault();
+        renew(entry).then((file) => file && window.open(file.url, "_blank", "noopener,noreferrer"));
+      }
+    });
+    // An image that fails (its URL expired in a tab left open) is renewed and loaded again, once.
+    list.addEventListener(
+      "error",
+      (event) => {
+        const img = event.target;
+        const entry = img.tagName === "IMG" && entryOf(img);
+        if (!entry || entry.retried) return;
+        entry.retried = true;
+        renew(entry).then((file) => {
+          // The same URL again (it had not expired after all, the fetch failed): one more try.
+          if (file && img.getAttribute("src") === file.thumbnail_url) img.src = file.thumbnail_url;
+        });
+      },
+      true
+    );
+
+    return {
+      element: list,
+      update(files) {
+        for (const file of files || []) {
+          const entry = known.get(String(file.id));
+          if (entry) put(entry, file);
+        }
+      },
+    };
+  }
+  attachments.from = attachmentsFrom;
+
+  // The larger view of an image: a modal <dialog> in `container` (a shadow root, the page's body)
+  // with the full image, its name, a download link and a close button. Escape, the button and a
+  // click beside the image close it; focus goes back to what opened it.
+  function lightbox(container) {
+    let dialog = null;
+    let parts = null;
+    let opener = null;
+
+    function build() {
+      dialog = document.createElement("dialog");
+      dialog.className = "lightbox";
+      const bar = document.createElement("div");
+      bar.className = "lightbox-bar";
+      const title = document.createElement("span");
+      title.className = "lightbox-title";
+      title.dir = "auto";
+      const details = document.createElement("span");
+      details.className = "lightbox-size";
+      const download = text(document.createElement("a"), "Download");
+      download.className = "lightbox-download";
+      download.target = "_blank";
+      download.rel = "noopener noreferrer";
+      const close = document.createElement("button");
+      close.type = "button";
+      close.className = "lightbox-close";
+      close.setAttribute("aria-label", "Close image");
+      close.append(svgIcon("close", "lightbox-close-icon"));
+      bar.append(title, details, download, close);
+      const img = document.createElement("img");
+      img.className = "lightbox-image";
+      dialog.append(bar, img);
+      parts = { title, details, download, close, img };
+      close.addEventListener("click", hide);
+      // Escape closes the image only (not the widget around it), whatever else listens.
+      dialog.addEventListener("keydown", (event) => {
+        if (event.key !== "Escape") return;
+        event.preventDefault();
+        event.stopPropagation();
+        hide();
+      });
+      dialog.addEventListener("cancel", (event) => {
+        event.preventDefault();
+        hide();
+      });
+      // A click on the backdrop (the dialog itself, around its content) closes it.
+      dialog.addEventListener("click", (event) => {
+        if (event.target === dialog) hide();
+      });
+      container.append(dialog);
+    }
+
+    function show(file, from) {
+      if (!dialog) build();
+      opener = from || null;
+      dialog.setAttribute("aria-label", String(file.name));
+      text(parts.title, file.name);
+      text(parts.details, size(file.size));
+      linkTo(parts.download, serverUrl(file.url));
+      parts.img.alt = String(file.name);
+      parts.img.width = Number(file.width) || 0;
+      parts.img.height = Number(file.height) || 0;
+      const url = serverUrl(file.url);
+      if (url) parts.img.src = url;
+      else parts.img.removeAttribute("src");
+      if (!dialog.open) dialog.showModal();
+      parts.close.focus();
+    }
+
+    function hide() {
+      if (!dialog || !dialog.open) return;
+      dialog.close();
+      parts.img.removeAttribute("src");
+      if (opener && opener.isConnected) opener.focus();
+      opener = null;
+    }
+
+    return { open: show, close: hide, isOpen: () => Boolean(dialog && dialog.open) };
+  }
+
+  // POST one file as multipart/form-data (field `file`) with XMLHttpRequest, whose upload reports
+  // its progress (fetch has none). The credentials are api()'s: the session and the CSRF token on
+  // desk's pages; embedded, the desk token and no cookies. -> {promise, abort()}; the promise
+  // rejects like api() ({status, body}, status 0: no answer), with `retryAfter` and `aborted`.
+  function upload(path, file, { remote, onProgress } = {}) {
+    const request = new XMLHttpRequest();
+    const promise = new Promise((resolve, reject) => {
+      request.open("POST", remote ? remote.url + path : path);
+      request.setRequestHeader("Accept", "application/json");
+      if (remote) {
+        request.withCredentials = false;
+        if (remote.token) request.setRequestHeader("Authorization", "Bearer " + remote.token);
+      } else {
+        request.setRequestHeader("X-CSRFToken", csrfToken());
+      }
+      request.upload.addEventListener("progress", (event) => {
+        if (event.lengthComputable && onProgress) onProgress(event.loaded, event.total);
+      });
+      request.addEventListener("load", () => {
+        let json = null;
+        try {
+          json = request.responseText ? JSON.parse(request.responseText) : null;
+        } catch (e) {
+          // Not JSON (a proxy's error page): the status says enough.
+        }
+        if (request.status >= 200 && request.status < 300) return resolve(json);
+        const retryAfter = request.getResponseHeader("Retry-After");
+        reject({ status: request.status, body: json, retryAfter });
+      });
+      request.addEventListener("error", () => reject({ status: 0, body: null }));
+      request.addEventListener("abort", () => reject({ status: 0, body: null, aborted: true }));
+      const form = new FormData();
+      form.append("file", file, file.name || "file");
+      request.send(form);
+    });
+    return { promise, abort: () => request.abort() };
+  }
+
+  // Why an upload was refused, in words for the person who chose the file: the server's own
+  // (its 413 names the limit, its 415 the accepted types, its 429 when to try again).
+  function uploadProblem(error) {
+    const detail = error.body && error.body.detail;
+    const said = Array.isArray(detail)
+      ? detail.map((item) => String(item.msg).replace(/^Value error, /, "")).join(" ")
+      : detail
+        ? String(detail)
+        : "";
+    if (error.status === 0) return "Not uploaded: no connection to the server.";
+    if (said) return said;
+    if (error.status === 413) return "This file is too large to send.";
+    if (error.status === 415) return "This type of file cannot be sent.";
+    if (error.status === 429) return "Too many uploads just now: try again in a minute.";
+    return `Not uploaded (error ${error.status}).`;
+  }
+
+  // Worth another try as it is: no answer, over the allowance for now, trouble on the server.
+  const retryable = (error) => error.status === 0 || error.status === 429 || error.status >= 500;
+
+  // The files waiting to go with the next message: chosen with the paperclip, pasted or dropped.
+  // Each is uploaded at once with `start(file, onProgress) -> {promise, abort()}` (upload() above,
+  // or the widget's, which gets a desk token first) and shown in `list` as a chip: its progress,
+  // then ready (a preview from the server's thumbnail) or failed with the reason and, where
+  // another try may work, Retry. Each chip can be removed; an upload still running is aborted.
+  // At most ATTACHMENTS_PER_MESSAGE; more are left out and `notice` says so.
+  //   button, input: the paperclip and its <input type=file multiple>
+  //   dropZone, dropHint: where files may be dropped, and what shows while they are dragged there
+  //   pasteInto: the textarea images may be pasted into
+  //   enabled() -> bool: whether files are taken now (the composer is shown)
+  // -> {add(files), busy(), ready(), take() -> [attachment], restore([attachment]), clear(),
+  //     onChange(callback)}
+  function attacher({ list, notice, button, input, dropZone, dropHint, pasteInto, start, enabled }) {
+    let items = [];
+    const listeners = [];
+    const changed = () => {
+      list.hidden = items.length === 0;
+      for (const listener of listeners) listener();
+    };
+    const taken = () => items.filter((item) => item.state !== "failed").length;
+    const allowed = () => !enabled || enabled();
+
+    function say(message) {
+      text(notice, message || "");
+      notice.hidden = !message;
+    }
+
+    function chip(item) {
+      const node = document.createElement("li");
+      node.className = "upload";
+      const thumb = document.createElement("span");
+      thumb.className = "upload-thumb";
+      const body = document.createElement("span");
+      body.className = "upload-body";
+      const name = text(document.createElement("span"), item.name);
+      name.className = "upload-name";
+      name.dir = "auto";
+      const status = document.createElement("span");
+      status.className = "upload-status";
+      const bar = document.createElement("progress");
+      bar.max = 100;
+      bar.setAttribute("aria-label", `Uploading ${item.name}`);
+      body.append(name, status, bar);
+      const retry = text(document.createElement("button"), "Retry");
+      retry.type = "button";
+      retry.className = "upload-retry";
+      retry.addEventListener("click", () => send(item));
+      const remove = document.createElement("button");
+      remove.type = "button";
+      remove.className = "upload-remove";
+      remove.append(svgIcon("close", "upload-remove-icon"));
+      remove.addEventListener("click", () => {
+        drop(item);
+        (pasteInto || button).focus();
+      });
+      node.append(thumb, body, retry, remove);
+      item.node = node;
+      item.parts = { thumb, status, bar, retry, remove };
+      return node;
+    }
+
+    function render(item) {
+      const { thumb, status, bar, retry, remove } = item.parts;
+      item.node.setAttribute("data-state", item.state);
+      thumb.replaceChildren();
+      const preview = item.result && isImage(item.result) ? serverUrl(item.result.thumbnail_url) : null;
+      if (preview) {
+        const img = document.createElement("img");
+        img.src = preview;
+        img.alt = "";
+        thumb.append(img);
+      } else {
+        thumb.append(svgIcon("file", "upload-icon"));
+      }
+      bar.hidden = item.state !== "uploading";
+      if (item.state === "uploading") {
+        const percent = item.progress == null ? null : Math.round(item.progress * 100);
+        if (percent == null) bar.removeAttribute("value");
+        else bar.value = percent;
+        item.node.setAttribute("data-progress", percent == null ? "" : String(percent));
+        text(status, percent == null ? "Uploading…" : `Uploading… ${percent}%`);
+      } else if (item.state === "done") {
+        item.node.removeAttribute("data-progress");
+        text(status, size(item.result.size));
+      } else {
+        item.node.removeAttribute("data-progress");
+        text(status, item.error);
+      }
+      // The reason a file was refused is announced; progress is the <progress> element's.
+      if (item.state === "failed") status.setAttribute("role", "alert");
+      else status.removeAttribute("role");
+      retry.hidden = !(item.state === "failed" && item.retryable);
+      const verb = item.state === "uploading" ? "Cancel the upload of" : "Remove";
+      remove.setAttribute("aria-label", `${verb} ${item.name}`);
+      remove.title = verb === "Remove" ? "Remove" : "Cancel upload";
+    }
+
+    function send(item) {
+      Object.assign(item, { state: "uploading", progress: null, error: null, result: null });
+      render(item);
+      changed();
+      const request = start(item.file, (loaded, total) => {
+        if (item.request !== request || !total) return;
+        item.progress = Math.min(1, loaded / total);
+        render(item);
+      });
+      item.request = request;
+      request.promise.then(
+        (result) => {
+          if (item.request !== request) return;
+          Object.assign(item, { state: "done", result, request: null });
+          render(item);
+          changed();
+        },
+        (error) => {
+          if (item.request !== request || error.aborted) return;
+          Object.assign(item, {
+            state: "failed",
+            error: uploadProblem(error),
+            retryable: retryable(error),
+            request: null,
+          });
+          render(item);
+          changed();
+        }
+      );
+    }
+
+    function drop(item) {
+      if (item.request) {
+        const request = item.request;
+        item.request = null;
+        request.abort();
+      }
+      items = items.filter((other) => other !== item);
+      item.node.remove();
+      say("");
+      changed();
+    }
+
+    function add(files) {
+      const chosen = Array.from(files || []);
+      if (!chosen.length || !allowed()) return;
+      const room = Math.max(0, ATTACHMENTS_PER_MESSAGE - taken());
+      const left = chosen.length - room;
+      say(
+        left > 0
+          ? `A message takes at most ${ATTACHMENTS_PER_MESSAGE} files: ` +
+              `${left} ${left === 1 ? "was" : "were"} left out.`
+          : ""
+      );
+      for (const file of chosen.slice(0, room)) {
+        const item = { file, name: file.name || "file" };
+        items.push(item);
+        list.append(chip(item));
+        send(item);
+      }
+    }
+
+    // Uploads that are done, back as chips (a message that could not be sent).
+    function restore(results) {
+      for (const result of results || []) {
+        if (items.some((item) => item.result && item.result.id === result.id)) continue;
+        const item = { name: result.name, state: "done", result };
+        items.push(item);
+        list.append(chip(item));
+        render(item);
+      }
+      changed();
+    }
+
+    if (button && input) {
+      button.addEventListener("click", () => input.click());
+      input.addEventListener("change", () => {
+        add(input.files);
+        input.value = "";
+      });
+    }
+
+    if (pasteInto) {
+      pasteInto.addEventListener("paste", (event) => {
+        const data = event.clipboardData;
+        const files = data ? Array.from(data.files || []) : [];
+        if (!files.length) return;
+        // An image alone (a screenshot): nothing to paste as text.
+        if (!Array.from(data.types || []).includes("text/plain")) event.preventDefault();
+        add(files);
+      });
+    }
+
+    if (dropZone) {
+      const dragging = (event) =>
+        allowed() && event.dataTransfer && Array.from(event.dataTransfer.types || []).includes("Files");
+      // Entering a child of the zone comes before leaving the last one: the hint stays while any
+      // is entered. A drag that ends elsewhere without a dragleave (out of the window) leaves it
+      // at most a moment after the last dragover.
+      let depth = 0;
+      let hideTimer = null;
+      const hint = (on) => {
+        clearTimeout(hideTimer);
+        if (!on) depth = 0;
+        if (dropHint) dropHint.hidden = !on;
+        if (on) hideTimer = setTimeout(hint, 1500, false);
+      };
+      dropZone.addEventListener("dragenter", (event) => {
+        if (!dragging(event)) return;
+        event.preventDefault();
+        depth += 1;
+        hint(true);
+      });
+      dropZone.addEventListener("dragover", (event) => {
+        if (!dragging(event)) return;
+        event.preventDefault();
+        event.dataTransfer.dropEffect = "copy";
+        hint(true);
+      });
+      dropZone.addEventListener("dragleave", () => {
+        depth -= 1;
+        if (depth <= 0) hint(false);
+      });
+      dropZone.addEventListener("drop", (event) => {
+        if (!dragging(event)) return;
+        event.preventDefault();
+        hint(false);
+        add(event.dataTransfer.files);
+      });
+    }
+
+    list.hidden = true;
+    notice.hidden = true;
+    return {
+      add,
+      restore,
+      busy: () => items.some((item) => item.state === "uploading"),
+      ready: () => items.some((item) => item.state === "done"),
+      // The uploads to send with a message, oldest first; their chips go (failed ones stay, with
+      // their reasons, until removed).
+      take() {
+        const done = items.filter((item) => item.state === "done");
+        for (const item of done) item.node.remove();
+        items = items.filter((item) => item.state !== "done");
+        say("");
+        changed();
+        return done.map((item) => item.result);
+      },
+      clear() {
+        for (const item of items.slice()) drop(item);
+        say("");
+      },
+      onChange: (listener) => listeners.push(listener),
+    };
+  }
+
   window.DeskLive = {
     timing,
     csrfToken,
@@ -253,10 +1345,18 @@
     socket,
     composer,
     text,
+    format,
+    formatted,
     time,
     relative,
     day,
     keepRelativeTimes,
+    size,
+    icon: svgIcon,
+    attachments,
+    lightbox,
+    upload,
+    attacher,
   };
 
   if (script && script.getAttribute("data-desk-widget") === "off") return;
@@ -389,6 +1489,7 @@
       call,
       profile,
       hasToken: () => token !== null,
+      bearer: () => token,
       protocols: () => ["desk", "desk.bearer." + token],
       // The visitor's first message: a guest from now on (403 when this desk has no guests).
       guest: (details) => api("POST", "/api/embed/guests", details, anonymous).then(hold),
@@ -429,8 +1530,10 @@
   const CHAT = '<path d="M21 11.5a8.4 8.4 0 0 1-12.3 7.4L3 21l2-5.3A8.5 8.5 0 1 1 21 11.5z"/>';
   const CLOSE = '<path d="M6 6l12 12M18 6 6 18"/>';
   const SEND = '<path d="M12 19V5M5 12l7-7 7 7"/>';
+  const CLIP = ICONS.clip.map((d) => `<path d="${d}"/>`).join("");
 
-  // Fixed markup only: everything that comes from the server or the user goes in with text().
+  // Fixed markup only: everything that comes from the server or the user goes in with text() or
+  // formatted(), as text nodes.
   const SKELETON = `<link rel="stylesheet">
 <div class="desk">
   <section class="panel" id="panel" role="dialog" aria-modal="false" aria-labelledby="title">
@@ -464,9 +1567,15 @@
     <p class="notice" hidden role="status"></p>
     <p class="signin" hidden><a>Sign in to chat with support</a></p>
     <form class="composer">
+      <ul class="uploads" aria-label="Files to send" hidden></ul>
+      <p class="uploads-notice" role="alert" hidden></p>
+      <button type="button" class="attach" aria-label="Attach files"
+        title="Attach files (you can also paste or drop them here)">${icon(CLIP)}</button>
+      <input type="file" class="file-input" multiple hidden tabindex="-1">
       <textarea rows="1" aria-label="Message to support" placeholder="Write a message…"></textarea>
       <button type="submit" class="send" aria-label="Send message">${icon(SEND)}</button>
     </form>
+    <div class="drop" hidden>${icon(CLIP)}<p>Drop files to send them to support</p></div>
   </section>
   <button type="button" class="launcher" aria-controls="panel" aria-expanded="false"
     aria-label="Open support chat">${icon(CHAT, "chat-icon")}${icon(CLOSE, "close-icon")}
@@ -533,12 +1642,15 @@
     const whoami = $(".whoami");
     const details = $(".details");
     const detailsError = $(".details-error");
+    // The larger view of an image, in the shadow root, so the widget's styles dress it.
+    const viewer = lightbox(root);
 
     let chat = null; // {id, admin_viewed_at}
     const messages = new Map(); // id -> message, as the API gives it
     const ordered = []; // the same messages, oldest first
     const elements = new Map(); // id -> its element in the log
-    let pending = []; // typed, not yet stored: {key, content, status, via, sentAt, error}
+    const fileViews = new WeakMap(); // a message's element -> its attachments(), if it has files
+    let pending = []; // typed, not yet stored: {key, content, attachments, status, via, sentAt, error}
     let extraUnread = 0; // unread replies older than the messages loaded
     let isOpen = false;
     let connection = "reconnecting";
@@ -577,6 +1689,11 @@
 
     const nearBottom = () => scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 48;
     const scrollDown = () => (scroller.scrollTop = scroller.scrollHeight);
+    // The composer grows (a long message, files waiting) and the conversation shrinks: still at its
+    // end if it was there.
+    let atEnd = true;
+    scroller.addEventListener("scroll", () => (atEnd = nearBottom()), { passive: true });
+    new ResizeObserver(() => atEnd && scrollDown()).observe(scroller);
     // Follows the newest message unless the reader has scrolled up to read older ones.
     function changing(change, follow) {
       const stick = follow || nearBottom();
@@ -591,17 +1708,30 @@
       return content === undefined ? node : text(node, content);
     }
 
-    function bubble(className, content) {
+    // Fresh URLs for a file of this chat (those in a message expire): GET it again.
+    const refreshFile = (id) => call("GET", `/api/support_chat/attachments/${encodeURIComponent(id)}`);
+
+    // The message with its light formatting (DeskLive.format) and its files, sent or still pending
+    // alike. A message of files alone has no text bubble.
+    function bubble(className, content, files) {
       const node = element("div", "msg " + className);
-      const paragraph = element("p", "bubble", content);
-      paragraph.dir = "auto";
-      const who = element("span", "sr", className.startsWith("user") ? "You:" : "Support:");
-      node.append(who, paragraph, element("span", "meta"));
+      node.append(element("span", "sr", className.startsWith("user") ? "You:" : "Support:"));
+      if (content || !(files && files.length)) {
+        const body = formatted(element("div", "bubble"), content);
+        body.dir = "auto";
+        node.append(body);
+      }
+      if (files && files.length) {
+        const view = attachments(files, { viewer, refresh: refreshFile });
+        fileViews.set(node, view);
+        node.append(view.element);
+      }
+      node.append(element("span", "meta"));
       return node;
     }
 
     function insert(message) {
-      const node = bubble(message.sender_type, message.content);
+      const node = bubble(message.sender_type, message.content, message.attachments);
       const when = element("time", "", stamp(message.created_at));
       when.dateTime = message.created_at;
       when.title = day(message.created_at) + ", " + time(message.created_at);
@@ -626,7 +1756,8 @@
       log.querySelectorAll(".pending").forEach((node) => node.remove());
       for (const item of pending) {
         const failed = item.status === "failed";
-        const node = bubble(failed ? "user pending failed" : "user pending", item.content);
+        const className = failed ? "user pending failed" : "user pending";
+        const node = bubble(className, item.content, item.attachments);
         const meta = node.lastChild;
         if (!failed) {
           text(meta, item.status === "sending" ? "Sending…" : "Waiting to send…");
@@ -694,6 +1825,7 @@
       const fresh = list.filter((message) => {
         const known = messages.get(message.id);
         if (known && message.read_at && !known.read_at) known.read_at = message.read_at;
+        if (known) renewFiles(known, message);
         return !known;
       });
       if (!fresh.length) return;
@@ -709,6 +1841,22 @@
       noticeReplies();
     }
 
+    // A message we have, again in a later payload (a refresh, a sync, a page of history): its
+    // files' URLs are that payload's, signed later than the ones shown.
+    function renewFiles(known, message) {
+      if (!message.attachments || !message.attachments.length) return;
+      known.attachments = message.attachments;
+      const view = fileViews.get(elements.get(known.id));
+      if (view) view.update(message.attachments);
+    }
+
+    // The same files, by id, in any order.
+    const fileIds = (list) =>
+      (list || [])
+        .map((file) => String(file.id))
+        .sort()
+        .join(" ");
+
     // A stored message of ours whose answer we never got (a socket send has no acknowledgement,
     // a REST answer may be lost): the first pending message with its content, sent when this one
     // was not yet stored (`after`: the newest message then), is this one.
@@ -718,6 +1866,7 @@
         return (
           (item.status === "sending" || item.status === "uncertain") &&
           item.content === message.content &&
+          fileIds(item.attachments) === fileIds(message.attachments) &&
           (!before || isBefore(before, message))
         );
       });
@@ -783,9 +1932,10 @@
     const storageKey = () => "desk-widget:pending:" + chat.id;
     function save() {
       if (!chat) return;
-      const saved = pending.map(({ key, content, status, error, after }) => ({
+      const saved = pending.map(({ key, content, attachments, status, error, after }) => ({
         key,
         content,
+        attachments,
         error,
         after,
         status: status === "sending" ? "uncertain" : status,
@@ -804,16 +1954,17 @@
       }
     }
 
-    function submit(content) {
+    function submit(content, attached) {
       stopTyping();
       const key = "w" + Date.now().toString(36) + Math.random().toString(36).slice(2, 8);
-      const item = { key, content, status: "queued" };
+      const item = { key, content, attachments: attached || [], status: "queued" };
       // The socket only when nothing waits for REST, so that messages keep their order.
       const waiting = pending.some(
         (other) => other.status !== "failed" && !(other.status === "sending" && other.via === "socket")
       );
       pending.push(item);
       const frame = { action: "send_message", content, request_id: key };
+      if (item.attachments.length) frame.attachment_ids = item.attachments.map((file) => file.id);
       if (!waiting && connection === "connected" && chat && live.send(frame)) {
         Object.assign(item, { status: "sending", via: "socket", sentAt: Date.now() });
         item.after = newest() ? newest().id : null;
@@ -832,7 +1983,7 @@
       try {
         if (pending.some((item) => item.status === "uncertain")) await catchUp();
         for (const item of pending) if (item.status === "uncertain") item.status = "queued";
-        if (!remote || remote.hasToken() || (await becomeGuest())) {
+        if (!remote || remote.hasToken() || !(await becomeGuest())) {
           let item;
           while ((item = pending.find((other) => other.status === "queued"))) await post(item);
         }
@@ -851,7 +2002,11 @@
       if (!("after" in item)) item.after = newest() ? newest().id : null;
       changing(renderPending);
       try {
-        const message = await call("POST", "/api/support_chat/messages", { content: item.content });
+        const body = { content: item.content };
+        if (item.attachments && item.attachments.length) {
+          body.attachment_ids = item.attachments.map((file) => file.id);
+        }
+        const message = await call("POST", "/api/support_chat/messages", body);
         forget(item);
         add([message], false);
         if (!chat) begin();
@@ -1065,6 +2220,7 @@
       signin.href = "/accounts/login/?next=" + encodeURIComponent(next);
       signin.parentNode.hidden = false;
       form.hidden = true;
+      files.clear();
       renderConnection("offline");
     }
 
@@ -1073,6 +2229,7 @@
       text(notice, reason);
       notice.hidden = false;
       form.hidden = true;
+      files.clear();
       about.hidden = true;
       renderConnection("offline");
     }
@@ -1134,13 +2291,22 @@
       }
     }
 
-    // The visitor's first message makes them a guest, with the name and email they gave.
-    async function becomeGuest() {
+    // The visitor's first message, or first file, makes them a guest, with the name and email they
+    // gave: once, however many ask at the same moment. -> null, or why desk refused (no answer
+    // throws: worth another try).
+    let becoming = null;
+    function becomeGuest() {
+      if (remote.hasToken()) return Promise.resolve(null);
+      becoming = becoming || guestStart().finally(() => (becoming = null));
+      return becoming;
+    }
+
+    async function guestStart() {
       const given = {};
       for (const [name, value] of Object.entries(remote.profile())) if (value) given[name] = value;
       try {
         await remote.guest(given);
-        return true;
+        return null;
       } catch (error) {
         if (error.status === 0 || error.status >= 500) throw error;
         const reason = error.status === 403 ? GUESTS_OFF : problem(error);
@@ -1151,8 +2317,42 @@
           guestsOff = true;
           unavailable(GUESTS_OFF);
         }
-        return false;
+        return reason;
       }
+    }
+
+    // One file into the person's chat, for the next message (DeskLive.upload). Embedded, with the
+    // desk token: a visitor who has not written yet becomes a guest first, and a token that ran
+    // out is renewed once.
+    function uploadFile(file, onProgress) {
+      const path = "/api/support_chat/attachments";
+      if (!remote) return upload(path, file, { onProgress });
+      let request = null;
+      let aborted = false;
+      const attempt = () => {
+        if (aborted) throw { status: 0, body: null, aborted: true };
+        const credentials = { url: remote.url, token: remote.bearer() };
+        request = upload(path, file, { remote: credentials, onProgress });
+        return request.promise;
+      };
+      const promise = (async () => {
+        const refused = await becomeGuest();
+        if (refused) throw { status: 403, body: { detail: refused } };
+        try {
+          return await attempt();
+        } catch (error) {
+          if (error.status !== 401) throw error;
+          await remote.renew();
+          return attempt();
+        }
+      })();
+      return {
+        promise,
+        abort() {
+          aborted = true;
+          if (request) request.abort();
+        },
+      };
     }
 
     // Back to an empty widget, for another person (identify) or for nobody (reset).
@@ -1178,6 +2378,8 @@
       elements.clear();
       extraUnread = 0;
       if (!keepPending) pending = [];
+      files.clear();
+      viewer.close();
       log.replaceChildren();
       earlier.hidden = true;
       notice.hidden = true;
@@ -1247,13 +2449,26 @@
     launcher.addEventListener("click", () => setOpen(!isOpen));
     $(".close").addEventListener("click", () => setOpen(false));
     root.addEventListener("keydown", (event) => {
-      if (event.key !== "Escape" || !isOpen) return;
+      // Escape over the larger view of an image closes that view only (lightbox()).
+      if (event.key !== "Escape" || !isOpen || viewer.isOpen()) return;
       event.preventDefault();
       setOpen(false);
     });
     form.addEventListener("submit", (event) => event.preventDefault());
     textarea.addEventListener("input", typed);
-    const writing = composer(textarea, $(".send"), submit);
+    // Files for the next message: the paperclip, a paste into the box, a drop onto the panel.
+    const files = attacher({
+      list: $(".uploads"),
+      notice: $(".uploads-notice"),
+      button: $(".attach"),
+      input: $(".file-input"),
+      dropZone: $(".panel"),
+      dropHint: $(".drop"),
+      pasteInto: textarea,
+      start: uploadFile,
+      enabled: () => !form.hidden,
+    });
+    const writing = composer(textarea, $(".send"), submit, files);
     earlier.addEventListener("click", () => showEarlier().catch(() => {}));
     $(".edit").addEventListener("click", () => editDetails(true));
     $(".cancel").addEventListener("click", () => editDetails(false));
