@@ -31,6 +31,7 @@ ARCHIVED_EVERY = 10
 VIEWED_EVERY = 4
 MESSAGES_CYCLE = 39  # 1..39 messages per chat: 20 on average
 BASE_TIME = datetime(2026, 1, 1, tzinfo=UTC)
+NEVER = datetime(1970, 1, 1, tzinfo=UTC)
 CONTENT = (
     "message {n} of a benchmark chat, long enough that the admin list cuts it to its preview of a "
     "hundred characters"
@@ -45,9 +46,12 @@ GENERATE_SQL = [
     FROM generate_series(0, %(chats)s - 1) AS i
     """,
     """
-    INSERT INTO chats_supportchat (id, user_id, last_message_at, admin_viewed_at, archived_at,
-                                   message_count, created_at, updated_at)
+    INSERT INTO chats_supportchat (id, user_id, last_message_at, last_user_message_at,
+                                   admin_viewed_at, archived_at, message_count, created_at,
+                                   updated_at)
     SELECT gen_random_uuid(), u.id, %(base)s + u.i * interval '1 second',
+           %(base)s + u.i * interval '1 second'
+               - ((u.i %% %(cycle)s) %% 2) * interval '1 millisecond',
            CASE WHEN u.i %% %(viewed)s = 0 THEN %(base)s + u.i * interval '1 second' END,
            CASE WHEN u.i %% %(archived)s = %(archived)s - 1 THEN now() END,
            1 + u.i %% %(cycle)s, now(), now()
@@ -55,10 +59,10 @@ GENERATE_SQL = [
           FROM auth_user WHERE username LIKE 'data%%') AS u
     """,
     """
-    INSERT INTO chats_supportmessage (id, chat_id, content, sender_type, sender_id, read_at,
-                                      created_at, updated_at)
+    INSERT INTO chats_supportmessage (id, chat_id, content, sender_type, sender_name, sender_id,
+                                      read_at, created_at, updated_at)
     SELECT gen_random_uuid(), c.id, replace(%(content)s, '{n}', n::text),
-           CASE WHEN n %% 2 = 0 THEN 'user' ELSE 'admin' END, NULL, NULL,
+           CASE WHEN n %% 2 = 0 THEN 'user' ELSE 'admin' END, '', NULL, NULL,
            c.last_message_at - (c.message_count - 1 - n) * interval '1 millisecond', now()
     FROM chats_supportchat AS c, generate_series(0, c.message_count - 1) AS n
     """,
@@ -109,13 +113,16 @@ def _generate_with_orm(chats: int) -> None:
     rows = []
     for i, user in enumerate(users):
         last = BASE_TIME + timedelta(seconds=i)
+        count = 1 + i % MESSAGES_CYCLE
         rows.append(
             SupportChat(
                 user=user,
                 last_message_at=last,
+                # The newest of the messages below that is the user's (every even one).
+                last_user_message_at=last - timedelta(milliseconds=(count - 1) % 2),
                 admin_viewed_at=last if i % VIEWED_EVERY == 0 else None,
                 archived_at=BASE_TIME if i % ARCHIVED_EVERY == ARCHIVED_EVERY - 1 else None,
-                message_count=1 + i % MESSAGES_CYCLE,
+                message_count=count,
             )
         )
     SupportChat.objects.bulk_create(rows)
@@ -140,7 +147,7 @@ def naive_page(*, archived: bool, q: str | None, offset: int, limit: int) -> lis
     from django.db.models import F
 
     from chats.models import SenderType, SupportChat
-    from chats.selectors import NEVER, PREVIEW_LENGTH
+    from chats.selectors import PREVIEW_LENGTH
 
     chats = SupportChat.objects.filter(archived_at__isnull=not archived)
     if q:
@@ -250,7 +257,53 @@ def measure(chats: int, samples: int, repetitions: int) -> dict[str, Any]:
                         "naive_ratio": round(naive_p50 / ours_p50, 1) if ours_p50 else None,
                     }
                 )
-    return {"chats": chats, "messages_per_chat": 20, "cases": cases}
+    return {
+        "chats": chats,
+        "messages_per_chat": 20,
+        "cases": cases,
+        "unread_count": measure_unread_count(admin, samples, repetitions),
+    }
+
+
+def naive_unread_count() -> int:
+    """The title count as the list's old unread test would make it: a search of each active
+    chat's messages for one newer than the admin's last visit."""
+    from django.db.models import Exists, OuterRef, Value
+    from django.db.models.functions import Coalesce
+
+    from chats.models import SenderType, SupportChat, SupportMessage
+
+    waiting = SupportMessage.objects.filter(
+        chat=OuterRef("pk"),
+        sender_type=SenderType.USER,
+        created_at__gt=Coalesce(OuterRef("admin_viewed_at"), Value(NEVER)),
+    )
+    return SupportChat.objects.filter(Exists(waiting), archived_at__isnull=True).count()
+
+
+def measure_unread_count(admin: Any, samples: int, repetitions: int) -> dict[str, Any]:
+    """GET /api/admin/unread's query (selectors.unread_chat_count, the partial index
+    chat_unread_idx) beside the naive count over the messages."""
+    from chats import selectors
+
+    count = selectors.unread_chat_count(admin=admin)
+    assert count == naive_unread_count(), "the two counts disagree"
+    ours_runs, naive_runs = [], []
+    for _ in range(repetitions):
+        latencies, queries = _timed(lambda: selectors.unread_chat_count(admin=admin), samples)
+        ours_runs.append(summary(latencies))
+        latencies, _ = _timed(naive_unread_count, max(3, samples // 6))
+        naive_runs.append(summary(latencies))
+    ours_p50 = statistics.median(r["p50_ms"] for r in ours_runs)
+    naive_p50 = statistics.median(r["p50_ms"] for r in naive_runs)
+    return {
+        "unread_chats": count,
+        "queries": queries,
+        "p50_ms": round(ours_p50, 2),
+        "p95_ms": round(statistics.median(r["p95_ms"] for r in ours_runs), 2),
+        "naive_p50_ms": round(naive_p50, 2),
+        "naive_ratio": round(naive_p50 / ours_p50, 1) if ours_p50 else None,
+    }
 
 
 def main() -> None:

@@ -130,6 +130,18 @@ def rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                     "<= 5 queries, p95 <= 50 ms" if size["chats"] >= 100_000 else "",
                 )
             )
+        unread = size.get("unread_count")
+        if unread:
+            out.append(
+                (
+                    "4 admin list",
+                    f"{size['chats']:,} chats, the title's unread count",
+                    f"{unread['unread_chats']:,} unread, {unread['queries']} query, p50 "
+                    f"{_ms(unread['p50_ms'])} / p95 {_ms(unread['p95_ms'])} ms; counted over "
+                    f"the messages p50 {_ms(unread['naive_p50_ms'])} ms ({unread['naive_ratio']}x)",
+                    "",
+                )
+            )
     if "email" in results:
         e = results["email"]
         lag = e["due_to_sent_s"]

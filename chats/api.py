@@ -40,6 +40,7 @@ from chats.schemas import (
     MessageIn,
     MessageOut,
     MessagePageOut,
+    UnreadOut,
     UserChatOut,
     ValidationErrorOut,
 )
@@ -210,6 +211,13 @@ async def list_chats(request: ApiRequest, params: Query[ChatListQuery]) -> dict[
     for chat in page.chats:
         chat.user_online = online[chat.id]
     return {"items": page.chats, "next_cursor": page.next_cursor}
+
+
+@router.get("/admin/unread", response={200: UnreadOut, **ADMIN_ERRORS}, tags=["admin"])
+async def unread(request: ApiRequest) -> dict[str, int]:
+    """How many active chats wait for an admin. Reading it marks nothing."""
+    count = await sync_to_async(selectors.unread_chat_count)(admin=request.auth)
+    return {"unread_chats": count}
 
 
 @router.get("/admin/chats/{chat_id}", response={200: AdminChatOut, **ADMIN_ERRORS}, tags=["admin"])

@@ -58,6 +58,18 @@ class Schedule:
             if interval.weekday == local.weekday()
         )
 
+    def closing(self, at: datetime) -> datetime | None:
+        """While open at `at`: when this stretch of hours ends (UTC), across intervals that
+        follow on without a gap; None when always open or closed."""
+        if self.always_open or not self.is_open(at):
+            return None
+        local = at.astimezone(self.time_zone)
+        end = local.time().replace(tzinfo=None)
+        today = [interval for interval in self.hours if interval.weekday == local.weekday()]
+        while following := [i for i in today if i.opens <= end < i.closes]:
+            end = max(interval.closes for interval in following)
+        return datetime.combine(local.date(), end, tzinfo=self.time_zone).astimezone(UTC)
+
     def next_opening(self, at: datetime) -> datetime | None:
         """When support next opens after `at` (UTC); None when always open, or when no opening
         falls within LOOKAHEAD_DAYS."""
@@ -87,6 +99,7 @@ class Availability:
 
     open: bool
     opens_at: datetime | None
+    closes_at: datetime | None
     time_zone: str
     greeting: str
     reply_time: str
@@ -119,6 +132,7 @@ def availability_now(at: datetime | None = None) -> Availability:
     return Availability(
         open=is_open,
         opens_at=None if is_open else schedule.next_opening(at),
+        closes_at=schedule.closing(at),
         time_zone=row.time_zone,
         greeting=row.greeting,
         reply_time=row.reply_time,

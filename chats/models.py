@@ -53,6 +53,12 @@ class SenderType(models.TextChoices):
     ADMIN = "admin", "Admin"
 
 
+# Unread for admins: a user message newer than the last time an admin opened the chat.
+UNREAD_CHAT = Q(last_user_message_at__isnull=False) & (
+    Q(admin_viewed_at__isnull=True) | Q(last_user_message_at__gt=F("admin_viewed_at"))
+)
+
+
 class SupportChat(models.Model):
     """The one conversation between a user and the support team."""
 
@@ -61,6 +67,9 @@ class SupportChat(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="support_chat"
     )
     last_message_at = models.DateTimeField(null=True, blank=True)
+    # The newest user message's time, kept with last_message_at: unread for admins is a
+    # comparison of two columns (UNREAD_CHAT), not a search of the messages.
+    last_user_message_at = models.DateTimeField(null=True, blank=True)
     admin_viewed_at = models.DateTimeField(null=True, blank=True)
     archived_at = models.DateTimeField(null=True, blank=True)
     # Kept by the services under the chat's row lock, so the admin list reads a column instead of
@@ -80,6 +89,13 @@ class SupportChat(models.Model):
             ),
             NewestActivityIndex(
                 name="chat_archived_recent_idx", condition=Q(archived_at__isnull=False)
+            ),
+            # The dashboard's title count: exactly the active chats waiting for an admin, so
+            # counting them reads only those.
+            models.Index(
+                fields=["id"],
+                condition=Q(archived_at__isnull=True) & UNREAD_CHAT,
+                name="chat_unread_idx",
             ),
         ]
 
@@ -117,6 +133,10 @@ class SupportMessage(models.Model):
         null=True,
         related_name="support_messages",
     )
+    # For admin replies: the admin's first name as it was when they replied ("Alice from
+    # Support"), empty when support answers as one voice (SupportSettings.agent_names) or the
+    # admin has none. Kept as written: renaming an admin does not rewrite old replies.
+    sender_name = models.CharField(max_length=150, blank=True, default="")
     # For admin messages: when the user read it (null = unread). Unused for user messages.
     read_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField()
@@ -360,7 +380,7 @@ class SupportSettings(models.Model):
     )
     away_message = models.CharField(
         max_length=300,
-        default="We're away right now. Leave a message and we'll answer by email.",
+        default="We're away right now.",
         help_text="Shown outside business hours, with when support is back.",
     )
     hide_launcher_for_guests = models.BooleanField(

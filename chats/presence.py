@@ -36,7 +36,7 @@ from redis.exceptions import RedisError
 
 from chats.access import loop_redis
 from chats.realtime.builders import presence_event, support_presence_event
-from chats.realtime.protocol import ADMINS_GROUP, PEOPLE_GROUP, Delivery
+from chats.realtime.protocol import ADMINS_GROUP, PEOPLE_GROUP, Delivery, chat_group
 from chats.realtime.transport import broadcast, group_send_all
 from desk.redis_client import sync_redis
 
@@ -132,10 +132,18 @@ def chat_presence(chat_id: uuid.UUID | str) -> str:
     return f"chat:{chat_id}"
 
 
-def _announcement(presence: str, online: bool) -> Delivery:
-    if presence == STAFF:
-        return (PEOPLE_GROUP, support_presence_event(online))
-    return (ADMINS_GROUP, presence_event(presence.removeprefix("chat:"), online))
+def _announcements(changes: Iterable[tuple[str, bool]]) -> list[Delivery]:
+    deliveries: list[Delivery] = []
+    for presence, online in changes:
+        if presence == STAFF:
+            deliveries.append((PEOPLE_GROUP, support_presence_event(online)))
+            continue
+        chat_id = presence.removeprefix("chat:")
+        event = presence_event(chat_id, online)
+        # The dashboards' feed, and the chat's own sockets for an admin reading it (a person's
+        # sockets drop it: protocol.for_role).
+        deliveries += [(ADMINS_GROUP, event), (chat_group(chat_id), event)]
+    return deliveries
 
 
 # --- this process's sockets ----------------------------------------------------------------------
@@ -240,7 +248,7 @@ async def _rejoin(process: _Process) -> None:
 
 
 async def _announce(changes: Iterable[tuple[str, bool]]) -> None:
-    deliveries = [_announcement(presence, online) for presence, online in changes]
+    deliveries = _announcements(changes)
     layer = get_channel_layer()
     if layer is None or not deliveries:
         return
@@ -297,5 +305,5 @@ def presence_sweep() -> list[tuple[str, bool]]:
     changes = [(presence.decode(), False) for presence in offline]
     if changes:
         logger.warning("presence: %d went offline with a dead process", len(changes))
-        broadcast([_announcement(presence, is_online) for presence, is_online in changes])
+        broadcast(_announcements(changes))
     return changes

@@ -85,6 +85,10 @@ class MessageOut(Schema):
     chat_id: uuid.UUID
     content: str = Field(description="Empty only for a message that carries attachments.")
     sender_type: SenderTypeOut
+    sender_name: str | None = Field(
+        description="For an admin reply: the first name of the admin who wrote it, shown as "
+        '"Alice from Support"; null when support answers as one voice (or for user messages).'
+    )
     read_at: datetime | None = Field(
         description="When the user read this admin reply; null while unread (and for user "
         "messages)."
@@ -95,6 +99,10 @@ class MessageOut(Schema):
     @staticmethod
     def resolve_attachments(message: Any) -> list[Attachment]:
         return selectors.message_attachments(message)
+
+    @staticmethod
+    def resolve_sender_name(message: Any) -> str | None:
+        return message.sender_name or None
 
 
 class MessagePageOut(Schema):
@@ -109,6 +117,9 @@ class AvailabilityOut(Schema):
         description="Support is within its business hours now (always, when none are set)."
     )
     opens_at: datetime | None = Field(description="While closed: when support is back.")
+    closes_at: datetime | None = Field(
+        description="While open within business hours: when they end (null with no hours set)."
+    )
     time_zone: str = Field(description="The business hours' time zone (IANA), e.g. Europe/Berlin.")
     greeting: str
     reply_time: str = Field(description="What to expect while open, e.g. within a few hours.")
@@ -214,6 +225,13 @@ class ChatListOut(Schema):
     items: list[ChatListItemOut]
     next_cursor: str | None = Field(
         description="Pass as `cursor` for the next page; null at the end."
+    )
+
+
+class UnreadOut(Schema):
+    unread_chats: int = Field(
+        description="Active chats with a user message newer than the last time an admin opened "
+        "them: the count in the dashboard's tab title."
     )
 
 

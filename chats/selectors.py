@@ -9,13 +9,15 @@ import base64
 import binascii
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from django.contrib.auth.models import User
 from django.db.models import (
+    BooleanField,
     Case,
     CharField,
     Exists,
+    ExpressionWrapper,
     F,
     OuterRef,
     Q,
@@ -27,13 +29,19 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Concat, Left, NullIf
 
 from chats.errors import InvalidInputError, NotFoundError
-from chats.models import UNATTACHED, Attachment, Contact, SenderType, SupportChat, SupportMessage
+from chats.models import (
+    UNATTACHED,
+    UNREAD_CHAT,
+    Attachment,
+    Contact,
+    SupportChat,
+    SupportMessage,
+)
 from chats.permissions import Role, is_admin, require_admin
 
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
 PREVIEW_LENGTH = 100
-NEVER = datetime(1970, 1, 1, tzinfo=UTC)
 # The preview of a message with attachments and no text: its first attachment's name after this.
 ATTACHMENT_PREVIEW_PREFIX = "\N{PAPERCLIP} "
 
@@ -220,17 +228,11 @@ def chat_list_rows() -> QuerySet[SupportChat]:
         ),
         output_field=CharField(),
     )
-    # Unread for admins: a user message newer than the last time an admin opened the chat.
-    unread = SupportMessage.objects.filter(
-        chat=OuterRef("pk"),
-        sender_type=SenderType.USER,
-        created_at__gt=Coalesce(OuterRef("admin_viewed_at"), Value(NEVER)),
-    )
     return SupportChat.objects.select_related("user__contact").annotate(
         user_email=F("user__email"),
         last_message_preview=preview,
         last_message_sender=Subquery(latest.values("sender_type")[:1]),
-        unread=Exists(unread),
+        unread=ExpressionWrapper(UNREAD_CHAT, output_field=BooleanField()),
     )
 
 
@@ -263,6 +265,13 @@ def chat_list_for_admin(
     page = rows[:limit]
     next_cursor = encode_cursor(page[-1]) if len(rows) > limit else None
     return ChatPage(chats=page, next_cursor=next_cursor)
+
+
+def unread_chat_count(*, admin: User) -> int:
+    """The active chats waiting for an admin (the dashboard's title count): a count of the
+    partial index chat_unread_idx, as cheap with 100,000 chats as with ten."""
+    require_admin(admin)
+    return SupportChat.objects.filter(UNREAD_CHAT, archived_at__isnull=True).count()
 
 
 def chat_search(text: str) -> Q:

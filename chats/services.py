@@ -32,6 +32,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from chats import ratelimit, selectors, signals
+from chats.availability import availability_now
 from chats.errors import InvalidInputError, NotFoundError, PermissionDeniedError
 from chats.models import (
     UNATTACHED,
@@ -89,7 +90,15 @@ def user_message_post(
         _attachments_claim(message, ids, waiting)
         reopened = chat.archived_at is not None
         chat.archived_at = None
-        chat.save(update_fields=["last_message_at", "message_count", "archived_at", "updated_at"])
+        chat.save(
+            update_fields=[
+                "last_message_at",
+                "last_user_message_at",
+                "message_count",
+                "archived_at",
+                "updated_at",
+            ]
+        )
         _message_announce(message)
         if reopened:
             _archive_announce(EventType.CHAT_UNARCHIVED, chat, admin=None)
@@ -115,7 +124,13 @@ def admin_reply_post(
     with transaction.atomic():
         require_current_admin(admin)
         chat = chat_lock(chat_id)
-        message = _message_add(chat, sender=admin, sender_type=SenderType.ADMIN, content=text)
+        message = _message_add(
+            chat,
+            sender=admin,
+            sender_type=SenderType.ADMIN,
+            content=text,
+            sender_name=agent_name(admin),
+        )
         _attachments_claim(message, ids, waiting)
         chat.save(update_fields=["last_message_at", "message_count", "updated_at"])
         ChatAuditEntry.objects.create(
@@ -314,8 +329,14 @@ def _archive_announce(kind: EventType, chat: SupportChat, *, admin: User | None)
     transport.send_on_commit([(ADMINS_GROUP, builders.chat_archive_event(kind, row, admin))])
 
 
+def agent_name(admin: User) -> str:
+    """What a reply says of who wrote it: the admin's first name, unless support answers as one
+    voice (SupportSettings.agent_names)."""
+    return admin.first_name.strip() if availability_now().agent_names else ""
+
+
 def _message_add(
-    chat: SupportChat, *, sender: User, sender_type: SenderType, content: str
+    chat: SupportChat, *, sender: User, sender_type: SenderType, content: str, sender_name: str = ""
 ) -> SupportMessage:
     # Strictly after the chat's previous message even if clocks of two servers disagree, so that
     # "messages after id X" never skips one that committed later with an earlier timestamp.
@@ -323,12 +344,19 @@ def _message_add(
     if chat.last_message_at is not None and created_at <= chat.last_message_at:
         created_at = chat.last_message_at + ONE_TICK
     message = SupportMessage.objects.create(
-        chat=chat, sender=sender, sender_type=sender_type, content=content, created_at=created_at
+        chat=chat,
+        sender=sender,
+        sender_type=sender_type,
+        sender_name=sender_name,
+        content=content,
+        created_at=created_at,
     )
     # What MessageOut reads its attachments from (chats.selectors.attachments_load): none until
     # the posting service claims the uploads, and no query to learn it.
     message.attachment_list = []  # type: ignore[attr-defined]
     chat.last_message_at = created_at
+    if sender_type == SenderType.USER:
+        chat.last_user_message_at = created_at
     # Safe as a plain increment: the caller holds the chat's row lock and saves the chat.
     chat.message_count += 1
     return message

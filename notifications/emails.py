@@ -46,6 +46,8 @@ class ReplyEmailContent:
     # The names of each reply's files, parallel to `replies` (missing at the end: none). A reply
     # may be files alone, its text empty. Names only: the files stay behind the chat's sign-in.
     attachments: list[list[str]] = field(default_factory=list)
+    # Who wrote each reply, parallel to `replies`: the admin's name, "" for Support as one voice.
+    authors: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,15 @@ def reply_preview(text: str) -> str:
     if len(line) <= PREVIEW_LENGTH:
         return line
     return line[:PREVIEW_LENGTH].rstrip() + ELLIPSIS
+
+
+def replied_by(authors: list[str]) -> str:
+    """Who the email says replied: "Alice from Support" when one named admin wrote every reply,
+    else "Support"."""
+    names = set(authors)
+    if len(names) == 1 and "" not in names:
+        return f"{names.pop()} from Support"
+    return "Support"
 
 
 def lifetime_text(seconds: int) -> str:
@@ -87,6 +98,7 @@ def reply_email_build(content: ReplyEmailContent) -> EmailMultiAlternatives:
     ]
     context = {
         "name": content.name,
+        "who": replied_by(content.authors),
         "replies": replies,
         "preheader": _preheader(replies),
         "open_url": content.open_url,

@@ -37,6 +37,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 
 from chats.attachments.errors import FileTooLargeError
+from desk.runtime.threadpool import BODY_TOO_LARGE_DETAIL
 
 # Room for the multipart framing around the file (boundaries, part headers, a file name).
 MULTIPART_OVERHEAD = 16 * 1024
@@ -83,6 +84,14 @@ def request_body_limit(path: str) -> int:
     if _upload_paths().fullmatch(path):
         return int(settings.DESK_ATTACHMENT_MAX_BYTES) + MULTIPART_OVERHEAD
     return int(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+
+
+def request_too_large_detail(path: str) -> str:
+    """What the request thread pool's 413 says for a body past request_body_limit(path): an
+    upload's names the file limit, as SizeLimitedUpload's own refusal does."""
+    if _upload_paths().fullmatch(path):
+        return str(too_large(int(settings.DESK_ATTACHMENT_MAX_BYTES)).detail)
+    return BODY_TOO_LARGE_DETAIL.format(limit=settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
 
 
 @functools.cache

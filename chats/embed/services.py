@@ -18,7 +18,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.core import signing
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Max
+from django.db.models import Count, Max, Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -32,6 +32,7 @@ from chats.models import (
     ChatAuditEntry,
     Contact,
     ContactKind,
+    SenderType,
     SupportChat,
     SupportMessage,
 )
@@ -229,13 +230,24 @@ def guest_merge(*, guest: Contact, into: Contact) -> int:
         Attachment.objects.filter(chat=guest_chat).update(chat=chat)
         Attachment.objects.filter(chat=chat, uploader_id=guest.user_id).update(uploader=into.user)
         merged = SupportMessage.objects.filter(chat=chat).aggregate(
-            last=Max("created_at"), count=Count("id")
+            last=Max("created_at"),
+            last_user=Max("created_at", filter=Q(sender_type=SenderType.USER)),
+            count=Count("id"),
         )
         chat.last_message_at = merged["last"]
+        chat.last_user_message_at = merged["last_user"]
         chat.message_count = merged["count"]
         if guest_chat.archived_at is None:
             chat.archived_at = None
-        chat.save(update_fields=["last_message_at", "message_count", "archived_at", "updated_at"])
+        chat.save(
+            update_fields=[
+                "last_message_at",
+                "last_user_message_at",
+                "message_count",
+                "archived_at",
+                "updated_at",
+            ]
+        )
         ChatAuditEntry.objects.create(
             chat=chat,
             actor=None,

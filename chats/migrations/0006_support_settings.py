@@ -19,7 +19,7 @@ class Migration(migrations.Migration):
                 ('time_zone', models.CharField(default='UTC', help_text="The business hours' time zone, such as Europe/Berlin.", max_length=64, validators=[chats.models.time_zone_validate])),
                 ('greeting', models.CharField(default="Hi! Ask us anything: we're here to help.", max_length=300)),
                 ('reply_time', models.CharField(default='We usually reply within a few hours.', help_text='Shown while support is open (business hours, or no hours set).', max_length=200, verbose_name='expected reply time')),
-                ('away_message', models.CharField(default="We're away right now. Leave a message and we'll answer by email.", help_text='Shown outside business hours, with when support is back.', max_length=300)),
+                ('away_message', models.CharField(default="We're away right now.", help_text='Shown outside business hours, with when support is back.', max_length=300)),
                 ('hide_launcher_for_guests', models.BooleanField(default=False, help_text='Anonymous visitors of an embedding site see no chat button while closed; people already chatting, and signed-in ones, still do.', verbose_name='hide the widget from guests outside business hours')),
                 ('agent_names', models.BooleanField(default=True, help_text='A reply shows its admin\'s first name ("Alice from Support"). Off: every reply comes from Support.', verbose_name='show who replied')),
                 ('updated_at', models.DateTimeField(auto_now=True)),

@@ -31,6 +31,7 @@ from __future__ import annotations
 import copy
 import io
 import logging
+import re
 from collections import defaultdict
 from typing import Any
 from urllib.parse import urlsplit
@@ -160,3 +161,20 @@ class OriginValidator:
             scope.get("path", ""),
         )
         return await WebsocketDenier()(scope, receive, send)
+
+
+def cors_grant(scope: Scope) -> list[tuple[bytes, bytes]]:
+    """The CORS headers django-cors-headers would add to an answer to this HTTP request, for an
+    answer made before Django runs (the request thread pool's 413, 408 and 503): without them an
+    embedding page's script sees a network error instead of the refusal. The same settings
+    decide: CORS_URLS_REGEX for the path, CORS_ALLOWED_ORIGINS exactly for the origin."""
+    origin = dict(scope.get("headers", ())).get(b"origin", b"").decode("latin-1")
+    if not origin or origin not in settings.CORS_ALLOWED_ORIGINS:
+        return []
+    if not re.match(settings.CORS_URLS_REGEX, scope.get("path", "")):
+        return []
+    return [
+        (b"access-control-allow-origin", origin.encode("latin-1")),
+        (b"access-control-expose-headers", ", ".join(settings.CORS_EXPOSE_HEADERS).encode()),
+        (b"vary", b"origin"),
+    ]

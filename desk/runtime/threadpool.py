@@ -93,6 +93,8 @@ class RequestThreadPool:
         body_timeout: float,
         max_body_size: int | Callable[[str], int] | None,
         api_prefix: Callable[[], str] | None = None,
+        too_large_detail: Callable[[str], str] | None = None,
+        cors_grant: Callable[[Scope], list[tuple[bytes, bytes]]] | None = None,
     ) -> None:
         self.app = app
         self.threads = threads
@@ -101,6 +103,10 @@ class RequestThreadPool:
         self.max_body_size = max_body_size
         # Refusals under the API answer in its documented shape, {"detail": "..."}; pages in text.
         self.api_prefix = api_prefix
+        # What a 413 says for a path (an upload's names the file limit), and the CORS headers an
+        # embedding page needs to read a refusal at all (Django's CORS middleware never runs).
+        self.too_large_detail = too_large_detail
+        self.cors_grant = cors_grant
         self._idle: asyncio.LifoQueue[ThreadPoolExecutor] | None = None
 
     @classmethod
@@ -108,7 +114,8 @@ class RequestThreadPool:
         from django.conf import settings
         from django.urls import reverse
 
-        from chats.attachments.uploads import request_body_limit
+        from chats.attachments.uploads import request_body_limit, request_too_large_detail
+        from desk.runtime.origins import cors_grant
 
         return cls(
             app,
@@ -117,6 +124,8 @@ class RequestThreadPool:
             body_timeout=settings.DESK_BODY_TIMEOUT,
             # DATA_UPLOAD_MAX_MEMORY_SIZE, but for the attachments' uploads.
             max_body_size=request_body_limit,
+            too_large_detail=request_too_large_detail,
+            cors_grant=cors_grant,
             # Resolved on first use: the URLconf imports every app's API module.
             api_prefix=functools.cache(lambda: reverse("api:api-root")),
         )
@@ -127,7 +136,7 @@ class RequestThreadPool:
             return
         limit = self._body_limit(scope)
         if self._declared_too_large(scope, limit):
-            await self._refuse(scope, send, 413, self._too_large_detail(limit), close=True)
+            await self._refuse(scope, send, 413, self._too_large_detail(scope, limit), close=True)
             return
         with tempfile.SpooledTemporaryFile(max_size=BODY_IN_MEMORY) as body:
             try:
@@ -137,7 +146,8 @@ class RequestThreadPool:
                 await self._refuse(scope, send, 408, BODY_TIMEOUT_DETAIL, close=True)
                 return
             except BodyTooLargeError:
-                await self._refuse(scope, send, 413, self._too_large_detail(limit), close=True)
+                detail = self._too_large_detail(scope, limit)
+                await self._refuse(scope, send, 413, detail, close=True)
                 return
             if not complete:
                 return  # The client went away; nobody is left to answer.
@@ -194,7 +204,9 @@ class RequestThreadPool:
             for name, value in scope.get("headers", ())
         )
 
-    def _too_large_detail(self, limit: int | None) -> str:
+    def _too_large_detail(self, scope: Scope, limit: int | None) -> str:
+        if self.too_large_detail is not None:
+            return self.too_large_detail(scope.get("path", ""))
         return BODY_TOO_LARGE_DETAIL.format(limit=limit)
 
     async def _refuse(
@@ -212,7 +224,7 @@ class RequestThreadPool:
             content, kind = json.dumps({"detail": detail}).encode(), b"application/json"
         else:
             content, kind = detail.encode(), b"text/plain; charset=utf-8"
-        headers = []
+        headers = self.cors_grant(scope) if self.cors_grant is not None else []
         if retry_after is not None:
             headers.append((b"retry-after", retry_after.encode()))
         if close:

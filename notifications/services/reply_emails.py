@@ -159,10 +159,10 @@ def reply_email_deliver(*, email_id: uuid.UUID) -> Delivery:
     email = ReplyEmail.objects.select_related("chat", "user", "user__contact").get(id=email_id)
     user = email.user
     preference, _ = EmailPreference.objects.get_or_create(user=user)
-    replies, attachments = _unread_replies(email)
+    replies = _unread_replies(email)
     reason = (
         SkipReason.READ
-        if not replies
+        if not replies.texts
         else _skip_reason(chat=email.chat, user=user, preference=preference)
     )
     if reason is not None:
@@ -178,7 +178,8 @@ def reply_email_deliver(*, email_id: uuid.UUID) -> Delivery:
             emails.ReplyEmailContent(
                 to=address,
                 name=getattr(user, "first_name", "") or "",
-                replies=replies,
+                replies=replies.texts,
+                authors=replies.authors,
                 open_url=links.open_url(user_pk=user.pk, email_id=email.id),
                 unsubscribe_url=links.unsubscribe_url(preference.unsubscribe_token),
                 site_url=site_url,
@@ -188,35 +189,46 @@ def reply_email_deliver(*, email_id: uuid.UUID) -> Delivery:
                 link_lifetime=emails.lifetime_text(settings.DESK_EMAIL_LINK_MAX_AGE),
                 metadata={"desk_reply_email": str(email.id)},
                 reply_to=links.reply_address(email.chat_id),
-                attachments=attachments,
+                attachments=replies.files,
             )
         ),
     )
     if delivery.outcome is Outcome.SENT:
-        logger.info("email %s: sent to user %s with %d replies", email_id, user.pk, len(replies))
+        logger.info(
+            "email %s: sent to user %s with %d replies", email_id, user.pk, len(replies.texts)
+        )
     return delivery
 
 
-def _unread_replies(email: ReplyEmail) -> tuple[list[str], list[list[str]]]:
-    """The email's replies still unread, oldest first, and the names of each one's files: one
-    query (a row per reply and file), so the send costs the same with files or without."""
+@dataclass(frozen=True)
+class UnreadReplies:
+    """The email's replies still unread, oldest first, with parallel lists of who wrote each
+    (their `sender_name`, "" for Support as one voice) and the names of each one's files."""
+
+    texts: list[str] = field(default_factory=list)
+    authors: list[str] = field(default_factory=list)
+    files: list[list[str]] = field(default_factory=list)
+
+
+def _unread_replies(email: ReplyEmail) -> UnreadReplies:
+    """One query (a row per reply and file), so the send costs the same with files or without."""
     rows = (
         SupportMessage.objects.filter(email_decision__email=email)
         .unread_replies()
         .order_by("created_at", "id", "attachments__created_at", "attachments__id")
-        .values_list("id", "content", "attachments__name")
+        .values_list("id", "content", "sender_name", "attachments__name")
     )
-    replies: list[str] = []
-    attachments: list[list[str]] = []
+    replies = UnreadReplies()
     previous = None
-    for message_id, content, name in rows:
+    for message_id, content, author, name in rows:
         if message_id != previous:
-            replies.append(content)
-            attachments.append([])
+            replies.texts.append(content)
+            replies.authors.append(author)
+            replies.files.append([])
             previous = message_id
         if name is not None:
-            attachments[-1].append(name)
-    return replies, attachments
+            replies.files[-1].append(name)
+    return replies
 
 
 def _is_contact(user: User) -> bool:

@@ -58,7 +58,13 @@ def make_contact_chats(count: int, *, messages_each: int = 2) -> list[SupportCha
     )
     chats = SupportChat.objects.bulk_create(
         SupportChat(
-            user=user, last_message_at=START + timedelta(minutes=i), message_count=messages_each
+            user=user,
+            last_message_at=START + timedelta(minutes=i),
+            # The newest of the user's messages below.
+            last_user_message_at=START + timedelta(minutes=i, seconds=-1)
+            if messages_each
+            else None,
+            message_count=messages_each,
         )
         for i, user in enumerate(users)
     )

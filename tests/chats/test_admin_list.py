@@ -30,6 +30,10 @@ def make_chats(count: int, *, messages_each: int = 2, archived: bool = False) ->
         SupportChat(
             user=user,
             last_message_at=START + timedelta(minutes=i),
+            # The newest of the user's messages below (every even one).
+            last_user_message_at=START + timedelta(minutes=i, seconds=-((messages_each - 1) % 2))
+            if messages_each
+            else None,
             archived_at=START if archived else None,
             message_count=messages_each,
         )

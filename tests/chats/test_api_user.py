@@ -38,10 +38,11 @@ def test_first_visit_creates_the_chat(api: Any, user: Any) -> None:
         "availability": {
             "open": True,
             "opens_at": None,
+            "closes_at": None,
             "time_zone": "UTC",
             "greeting": "Hi! Ask us anything: we're here to help.",
             "reply_time": "We usually reply within a few hours.",
-            "away_message": "We're away right now. Leave a message and we'll answer by email.",
+            "away_message": "We're away right now.",
         },
     }
 
@@ -67,6 +68,7 @@ def test_chat_shows_messages_oldest_first_with_the_message_shape(
         "chat_id": str(question.chat_id),
         "content": "question",
         "sender_type": "user",
+        "sender_name": None,
         "read_at": None,
         "created_at": "2026-01-29T10:00:00Z",
         "attachments": [],

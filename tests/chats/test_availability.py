@@ -78,3 +78,22 @@ def test_a_schedule_that_never_opens_has_no_next_opening() -> None:
     closed = Schedule.of("UTC", [Interval(0, time(9), time(10))], mondays)
 
     assert closed.next_opening(utc(2026, 11, 30, 12, 0)) is None
+
+
+def test_while_open_the_closing_is_the_end_of_todays_hours() -> None:
+    assert berlin().closing(utc(2026, 12, 1, 8, 30)) == utc(2026, 12, 1, 16, 0)
+
+
+def test_hours_that_follow_on_without_a_gap_close_at_the_end_of_the_last() -> None:
+    schedule = berlin(Interval(1, time(9), time(13)), Interval(1, time(13), time(18)))
+    assert schedule.closing(utc(2026, 12, 1, 8, 30)) == utc(2026, 12, 1, 17, 0)
+
+
+def test_a_lunch_break_ends_the_morning_stretch() -> None:
+    schedule = berlin(Interval(1, time(9), time(12)), Interval(1, time(13), time(17)))
+    assert schedule.closing(utc(2026, 12, 1, 8, 30)) == utc(2026, 12, 1, 11, 0)
+
+
+def test_there_is_no_closing_while_closed_or_with_no_hours_set() -> None:
+    assert berlin().closing(utc(2026, 12, 5, 12, 0)) is None
+    assert Schedule.of("Europe/Berlin", [], []).closing(utc(2026, 12, 5, 12, 0)) is None

@@ -14,6 +14,7 @@ from chats import services as chat_services
 from chats.models import Attachment, SupportChat, SupportMessage
 from notifications import checks, emails, links
 from notifications.models import ReplyEmail
+from tests.conftest import make_user
 from tests.notifications.conftest import START, assert_matches_fixture, open_link
 
 SHOWN_HEADERS = [
@@ -254,3 +255,42 @@ def test_the_sent_email_lists_the_files_of_each_unread_reply(
         "> Attached: label.pdf\n\n> And a note.\n\n> Both forms.\n"
         "> Attached: a.pdf\n> Attached: b.pdf\n\nOpen the conversation"
     ) in sent.body
+
+
+@pytest.fixture
+def alice(db: None) -> Any:
+    return make_user("alice@example.com", is_staff=True, first_name="Alice")
+
+
+def test_the_reply_email_says_who_replied(
+    alice: Any,
+    chat: SupportChat,
+    notify: Callable[[SupportMessage], None],
+    mailoutbox: list[Any],
+) -> None:
+    with freeze_time(START) as clock:
+        first = chat_services.admin_reply_post(admin=alice, chat_id=chat.id, content="Hello!")
+        chat_services.admin_reply_post(admin=alice, chat_id=chat.id, content="One more thing.")
+        clock.move_to("2026-01-29 10:05:00")
+        notify(first)
+
+    [sent] = mailoutbox
+    assert "Alice from Support replied to your message" in sent.body
+    assert "Alice from Support replied to your message" in sent.alternatives[0][0]
+
+
+def test_a_reply_email_covering_two_admins_comes_from_support(
+    alice: Any,
+    admin: Any,
+    chat: SupportChat,
+    notify: Callable[[SupportMessage], None],
+    mailoutbox: list[Any],
+) -> None:
+    with freeze_time(START) as clock:
+        first = chat_services.admin_reply_post(admin=alice, chat_id=chat.id, content="Hello!")
+        chat_services.admin_reply_post(admin=admin, chat_id=chat.id, content="Adding to that.")
+        clock.move_to("2026-01-29 10:05:00")
+        notify(first)
+
+    [sent] = mailoutbox
+    assert "\nSupport replied to your message" in sent.body

@@ -182,6 +182,8 @@ async def burst_on_a_watched_chat(
     """What each chat socket and the dashboard received of the burst, and the drops counted."""
     watchers = [await ws(chat_path(chat.id), user), await ws(chat_path(chat.id), admin)]
     dashboard = await ws(ADMIN_PATH, admin)
+    # Support's coming online is announced to the person before the burst, not into it.
+    await watchers[0].presence_event()
     # Through the service, which takes every message from the user's allowance.
     with override_settings(DESK_MESSAGES_PER_MINUTE=BURST):
         writer = post_burst_while_blocking_the_loop(user, BURST)

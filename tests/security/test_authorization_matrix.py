@@ -367,6 +367,8 @@ ROWS: dict[str, list[Case]] = {
             json={"name": " "},
         ),
     ],
+    # The dashboard's title count: staff only, and reading it marks nothing.
+    "GET /api/admin/unread": [get("/api/admin/unread", ADMIN_API)],
     # A staff member's own choice of alert emails.
     "GET /api/admin/staff_alerts": [get("/api/admin/staff_alerts", ADMIN_API)],
     "PUT /api/admin/staff_alerts": [

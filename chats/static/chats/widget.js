@@ -1512,13 +1512,49 @@
   // --- The widget ---------------------------------------------------------------------------------
 
   const SOCKET_SEND_TIMEOUT = 10000; // a socket send unanswered by then is checked over REST
-  const STATE_LABELS = {
-    connected: "Connected",
-    reconnecting: "Reconnecting…",
-    offline: "Offline",
-    idle: "Write to start a chat",
-  };
-  const GUESTS_OFF = "Sign in on this site to chat with support.";
+  const MINUTE = 60000;
+  // Whether support is there is asked again at its opening time, up to this much later, so that
+  // the widgets open then do not all ask at once (and a clock a little fast is not early).
+  const OPENING_SPREAD = 5000;
+  // A status change is announced once it has held this long: a socket that drops and comes back
+  // at once is not read out twice.
+  const ANNOUNCE_DELAY = 1500;
+  // What the widget says around the texts staff write in Django admin (greeting, reply time, away
+  // message), in one place for translation. `when` is a moment in the reader's locale and time
+  // zone, from backAt(): "today at 16:00", "tomorrow at 9:00 AM", "Monday at 9:00".
+  const TEXTS = Object.freeze({
+    connection: {
+      connecting: "Connecting…",
+      connected: "Connected",
+      reconnecting: "Reconnecting…",
+      offline: "Offline",
+      idle: "Write to start a chat",
+    },
+    online: "Support is online",
+    away: (when) => (when ? `Away until ${when}` : "Away"),
+    today: (clock) => `today at ${clock}`,
+    tomorrow: (clock) => `tomorrow at ${clock}`,
+    onDay: (day, clock) => `${day} at ${clock}`,
+    // After the away message: when support is back, and where its answer will reach the person.
+    back: {
+      email: (when) =>
+        when
+          ? `We're back ${when} and will email you our answer.`
+          : "We will email you our answer.",
+      invite: (when) =>
+        (when ? `We're back ${when}. ` : "") +
+        "Leave your email address and our answer will reach you there too.",
+      here: (when) =>
+        when
+          ? `We're back ${when}: our answer will be waiting here.`
+          : "Our answer will be waiting here.",
+    },
+    leaveEmail: "Add your email",
+    you: "You",
+    support: "Support",
+    from: (name) => `${name} from Support`,
+    guestsOff: "Sign in on this site to chat with support.",
+  });
   const option = (name) => (script && script.getAttribute(name)) || null;
   const deskUrl = option("data-desk-url");
   const pageMode = option("data-desk-mode") === "page";
@@ -1542,12 +1578,16 @@
       <div>
         <h2 id="title">Support</h2>
         <p class="status"><span class="dot"></span><span class="state"></span></p>
+        <p class="sr announce" aria-live="polite" aria-atomic="true"></p>
       </div>
       <button type="button" class="close" aria-label="Close support chat">${icon(CLOSE)}</button>
     </header>
     <div class="scroll">
-      <p class="intro">Hi there 👋 Ask us anything: we usually reply within a few hours, and if you
-        have left by then, we will email you the answer.</p>
+      <div class="intro" hidden>
+        <p class="greeting"></p>
+        <p class="hours"></p>
+        <button type="button" class="leave-email" hidden></button>
+      </div>
       <div class="about" hidden>
         <p class="whoami"><span class="who"></span> <button type="button" class="edit"></button></p>
         <form class="details" hidden>
@@ -1629,6 +1669,12 @@
     const launcher = $(".launcher");
     const badge = $(".badge");
     const dot = $(".dot");
+    const stateLine = $(".state");
+    const announcer = $(".announce");
+    const intro = $(".intro");
+    const greetingLine = $(".greeting");
+    const hoursLine = $(".hours");
+    const leaveEmail = $(".leave-email");
     const scroller = $(".scroll");
     const log = $(".log");
     const earlier = $(".earlier");
@@ -1666,6 +1712,21 @@
     let beginning = null;
     let generation = 0; // bumped when the widget is emptied: answers for before are dropped
     let guestsOff = false;
+    // Who is there: business hours and the texts staff wrote (GET /api/support_chat's
+    // `availability`, or embedded GET /api/embed/availability), and whether a staff member has the
+    // dashboard open (`support_online`, then `support_presence` events).
+    let availability = null;
+    let supportOnline = false;
+    let checkedAt = 0;
+    let hoursTimer = null;
+    let spoken = "";
+    let speakTimer = null;
+    // Embedded: "guest" or "identified" (the token exchange says which); a guest link is support's
+    // invitation, never hidden. The launcher waits for the first load to know whom it is for.
+    let visitorKind = option("data-desk-identity") ? "identified" : "guest";
+    let invited = Boolean(option("data-desk-guest-link"));
+    let deciding = Boolean(deskUrl);
+    let personEmail = "";
     const newest = () => ordered[ordered.length - 1];
 
     // Embedded on another site, a desk token (embedding() above); on desk's pages, the session.
@@ -1712,10 +1773,11 @@
     const refreshFile = (id) => call("GET", `/api/support_chat/attachments/${encodeURIComponent(id)}`);
 
     // The message with its light formatting (DeskLive.format) and its files, sent or still pending
-    // alike. A message of files alone has no text bubble.
-    function bubble(className, content, files) {
+    // alike; `sender` names who wrote it (the person's own: "You"). A message of files alone has
+    // no text bubble.
+    function bubble(className, content, files, sender = TEXTS.you) {
       const node = element("div", "msg " + className);
-      node.append(element("span", "sr", className.startsWith("user") ? "You:" : "Support:"));
+      node.append(element("span", "sr", sender + ":"));
       if (content || !(files && files.length)) {
         const body = formatted(element("div", "bubble"), content);
         body.dir = "auto";
@@ -1730,12 +1792,19 @@
       return node;
     }
 
+    // Who wrote a reply: its admin's name when support shows it ("Alice from Support"), else
+    // Support.
+    const replier = (message) =>
+      message.sender_name ? TEXTS.from(message.sender_name) : TEXTS.support;
+
     function insert(message) {
-      const node = bubble(message.sender_type, message.content, message.attachments);
+      const admin = message.sender_type === "admin";
+      const sender = admin ? replier(message) : TEXTS.you;
+      const node = bubble(message.sender_type, message.content, message.attachments, sender);
       const when = element("time", "", stamp(message.created_at));
       when.dateTime = message.created_at;
       when.title = day(message.created_at) + ", " + time(message.created_at);
-      if (message.sender_type === "admin") node.lastChild.append("Support · ");
+      if (admin) node.lastChild.append(sender + " · ");
       node.lastChild.append(when);
       let index = ordered.length;
       while (index > 0 && isBefore(message, ordered[index - 1])) index -= 1;
@@ -1812,10 +1881,123 @@
     function renderConnection(state) {
       connection = state;
       everConnected = everConnected || state === "connected";
-      const label = everConnected || state !== "reconnecting" ? STATE_LABELS[state] : "Connecting…";
       dot.setAttribute("data-state", state);
+      renderStatus();
+    }
+
+    // --- Who is there ---
+
+    // The header's line: the connection while it is not there (connecting, reconnecting, offline),
+    // else who is: support online, the reply time while open, when support is back while closed.
+    function renderStatus() {
+      const settled = connection === "connected" || connection === "idle";
+      const presence = settled && availability ? presenceKind() : "";
+      let label;
+      if (presence === "online") label = TEXTS.online;
+      else if (presence === "open") label = availability.reply_time;
+      else if (presence === "away") label = TEXTS.away(backAt(availability.opens_at));
+      else if (!everConnected && connection === "reconnecting") label = TEXTS.connection.connecting;
+      else label = TEXTS.connection[connection];
+      dot.setAttribute("data-presence", presence);
       dot.title = label;
-      text($(".state"), label);
+      text(stateLine, label);
+      announce(label);
+    }
+
+    const presenceKind = () => (supportOnline ? "online" : availability.open ? "open" : "away");
+
+    // Read out politely once it has held a moment (the panel's live region).
+    function announce(label) {
+      clearTimeout(speakTimer);
+      speakTimer = setTimeout(() => {
+        if (label !== spoken) text(announcer, (spoken = label));
+      }, ANNOUNCE_DELAY);
+    }
+
+    // A moment in the reader's locale and time zone: "today at 16:00", "tomorrow at 9:00 AM",
+    // "Monday at 9:00", and past a week its date too. null for none.
+    function backAt(iso) {
+      if (!iso) return null;
+      const at = new Date(iso);
+      const clock = at.toLocaleTimeString(undefined, { hour: "numeric", minute: "2-digit" });
+      const midnight = (date) => new Date(date.getFullYear(), date.getMonth(), date.getDate());
+      // Rounded: a day with a daylight-saving change is 23 or 25 hours long.
+      const days = Math.round((midnight(at) - midnight(new Date())) / 86400000);
+      if (days <= 0) return TEXTS.today(clock);
+      if (days === 1) return TEXTS.tomorrow(clock);
+      const dayName = { weekday: "long" };
+      if (days >= 7) Object.assign(dayName, { month: "long", day: "numeric" });
+      return TEXTS.onDay(at.toLocaleDateString(undefined, dayName), clock);
+    }
+
+    // The intro: the greeting, then the reply time while open; while closed, the away message,
+    // when support is back and where its answer will reach the person (a guest without an
+    // address is invited to leave one).
+    function renderIntro() {
+      intro.hidden = !availability;
+      if (!availability) return;
+      text(greetingLine, availability.greeting);
+      greetingLine.hidden = !availability.greeting;
+      let reach = null;
+      if (!availability.open) {
+        if (!remote || personEmail) reach = "email";
+        else if (visitorKind === "guest" && !guestsOff) reach = "invite";
+        else reach = "here";
+      }
+      if (reach) {
+        const back = TEXTS.back[reach](backAt(availability.opens_at));
+        text(hoursLine, [availability.away_message, back].filter(Boolean).join(" "));
+      } else {
+        text(hoursLine, availability.reply_time);
+      }
+      leaveEmail.hidden = reach !== "invite";
+    }
+
+    // Embedded for a guest, outside business hours and with hide_launcher_for_guests: no launcher,
+    // unless the guest already has a chat with messages (answers to read) or the panel is open.
+    // Until the first load has said whom it is for, a launcher that may be hidden waits.
+    function renderLauncher() {
+      const guest = remote && !pageMode && !invited && visitorKind === "guest";
+      const closed = availability
+        ? availability.hide_launcher_for_guests && !availability.open
+        : deciding;
+      launcher.hidden = Boolean(guest && closed && !ordered.length && !isOpen);
+    }
+
+    // What the server said of who is there; `next` keeps what it does not say (GET
+    // /api/support_chat has no hide_launcher_for_guests).
+    function present(next, online) {
+      availability = { ...availability, ...next };
+      supportOnline = Boolean(online);
+      checkedAt = Date.now();
+      renderStatus();
+      renderIntro();
+      renderLauncher();
+      // Asked again once support is back (or, while open, once its hours end). A clock ahead of
+      // the server's fires early and hears the same again: then not before a minute.
+      clearTimeout(hoursTimer);
+      const change = availability.open ? availability.closes_at : availability.opens_at;
+      if (!change) return;
+      const until = Date.parse(change) - Date.now();
+      const wait = until > 0 ? until + 1000 + Math.random() * OPENING_SPREAD : MINUTE;
+      // setTimeout's longest wait is under 25 days; a later opening is asked again in a day.
+      hoursTimer = setTimeout(recheck, Math.min(wait, 1440 * MINUTE));
+    }
+
+    // The public answer, for anyone: what an embedded widget knows before it has a chat.
+    const askAvailability = () =>
+      api("GET", "/api/embed/availability", undefined, { url: remote.url }).then((answer) =>
+        present(answer, answer.support_online)
+      );
+
+    // Who is there now: the chat again (its messages too), else the public answer. Failing, asked
+    // again in a minute.
+    function recheck() {
+      const asking = chat ? refresh() : remote ? askAvailability() : Promise.resolve();
+      asking.catch(() => {
+        clearTimeout(hoursTimer);
+        hoursTimer = setTimeout(recheck, MINUTE);
+      });
     }
 
     // --- State ---
@@ -1905,6 +2087,7 @@
       extraUnread = Math.max(0, data.unread_count - (unreadCount() - extraUnread));
       changing(renderSeen);
       noticeReplies();
+      present(data.availability, data.support_online);
     }
 
     const refresh = () => call("GET", "/api/support_chat").then(apply);
@@ -2055,6 +2238,9 @@
         changing(renderSeen);
       } else if (event.type === "typing" && event.sender_type === "admin") {
         showTyping(event.is_typing);
+      } else if (event.type === "support_presence") {
+        supportOnline = event.online;
+        renderStatus();
       } else if (event.type === "chat_merged") {
         reload();
       } else if (event.type === "error") {
@@ -2149,11 +2335,13 @@
       remote.renew().then(() => run === generation && chat && connect(), () => {});
     }
 
-    // Desk's pages: the session's chat. Embedded: a desk token for the credentials this browser
-    // has, then their chat if there is one (a guest's starts with the first message, never with
-    // a page view).
+    // Desk's pages: the session's chat. Embedded: who is there first (the public answer, so that a
+    // launcher hidden from guests costs no request with a credential; unanswered, the widget goes
+    // on without it), then a desk token for the credentials this browser has, then their chat if
+    // there is one (a guest's starts with the first message, never with a page view).
     async function opening() {
       if (!remote) return api("GET", "/api/support_chat");
+      if (!availability) await askAvailability().catch(() => {});
       const session = await remote.sign();
       return session && session.chat_id ? chatLoad() : null;
     }
@@ -2166,14 +2354,23 @@
           if (run !== generation) return;
           if (data) start(data);
           else idle();
+          decided();
         },
         (error) => {
           if (run !== generation) return;
+          decided();
           if (error.status === 401) return remote ? unavailable(problem(error)) : signedOut();
           renderConnection("offline");
           loadTimer = setTimeout(load, timing.pollInterval);
         }
       );
+    }
+
+    // The first load has said whom the widget is for: its launcher shows, or stays hidden.
+    function decided() {
+      deciding = false;
+      renderLauncher();
+      openFromLink();
     }
 
     // Embedded, no chat yet: the widget waits for the first message.
@@ -2238,6 +2435,7 @@
 
     // A desk token arrived (an exchange, a renewal, a new guest).
     function signedIn(session) {
+      visitorKind = session.person.kind;
       showPerson(session.person);
       // Support, or the same person on another device, started the chat meanwhile.
       if (session.chat_id && !chat && loaded) begin();
@@ -2246,10 +2444,16 @@
     // A guest may give a name and an email address: kept in this browser, and on desk once the
     // guest exists (PATCH /api/embed/me). An identified person's come from their site.
     function showPerson(person) {
+      const known = person
+        ? { name: person.name, email: person.email }
+        : remote
+          ? remote.profile()
+          : {};
+      personEmail = known.email || "";
+      renderIntro();
       const guest = remote && !guestsOff && (!person || person.kind === "guest");
       about.hidden = !guest;
       if (!guest) return;
-      const known = person ? { name: person.name, email: person.email } : remote.profile();
       if (person) remote.keepProfile(known);
       let line = known.name ? `Chatting as ${known.name}.` : "Chatting as a guest.";
       if (person && person.email && !person.email_confirmed) {
@@ -2263,11 +2467,12 @@
       details.elements.email.value = known.email || "";
     }
 
-    function editDetails(on) {
+    // `field`: the one to type in first.
+    function editDetails(on, field = "name") {
       details.hidden = !on;
       whoami.hidden = on;
       detailsError.hidden = true;
-      if (on) details.elements.name.focus();
+      if (on) details.elements[field].focus();
     }
 
     async function saveDetails(event) {
@@ -2309,13 +2514,13 @@
         return null;
       } catch (error) {
         if (error.status === 0 || error.status >= 500) throw error;
-        const reason = error.status === 403 ? GUESTS_OFF : problem(error);
+        const reason = error.status === 403 ? TEXTS.guestsOff : problem(error);
         for (const item of pending) {
           if (item.status === "queued") Object.assign(item, { status: "failed", error: reason });
         }
         if (error.status === 403) {
           guestsOff = true;
-          unavailable(GUESTS_OFF);
+          unavailable(TEXTS.guestsOff);
         }
         return reason;
       }
@@ -2399,6 +2604,8 @@
           return Promise.reject(new TypeError("DeskWidget.identify(token): token must be a JWT"));
         }
         remote.identify(token);
+        visitorKind = "identified";
+        invited = false;
         clear({ keepPending: true });
         return load();
       },
@@ -2406,6 +2613,8 @@
       reset() {
         if (!remote) return Promise.reject(new Error("DeskWidget.reset: no data-desk-url"));
         remote.reset();
+        visitorKind = "guest";
+        invited = false;
         clear({ keepPending: false });
         showPerson(null);
         return load();
@@ -2428,19 +2637,25 @@
       isOpen = open;
       desk.classList.toggle("open", open);
       launcher.setAttribute("aria-expanded", String(open));
+      renderLauncher();
       if (open) {
         scrollDown();
         if (!form.hidden) textarea.focus();
         else if (!signin.parentNode.hidden) signin.focus();
         markRead();
-      } else {
+        // Before their first message, an embedded visitor hears of support from the public
+        // answer: asked again if it is older than a minute.
+        if (remote && !chat && Date.now() - checkedAt > MINUTE) askAvailability().catch(() => {});
+      } else if (!launcher.hidden) {
         launcher.focus();
       }
       renderBadge();
     }
 
+    // A link to the page ending in #support-chat opens the panel, once the widget is shown; not
+    // a launcher hidden from guests (nor before the first load has said whether it is).
     function openFromLink() {
-      if (location.hash !== "#support-chat") return;
+      if (location.hash !== "#support-chat" || host.hidden || launcher.hidden) return;
       // Cleared, so that following the same link again opens the panel again.
       history.replaceState(null, "", location.pathname + location.search);
       setOpen(true);
@@ -2471,6 +2686,7 @@
     const writing = composer(textarea, $(".send"), submit, files);
     earlier.addEventListener("click", () => showEarlier().catch(() => {}));
     $(".edit").addEventListener("click", () => editDetails(true));
+    leaveEmail.addEventListener("click", () => editDetails(true, "email"));
     $(".cancel").addEventListener("click", () => editDetails(false));
     details.addEventListener("submit", saveDetails);
     addEventListener("hashchange", openFromLink);
@@ -2478,6 +2694,8 @@
     document.addEventListener("visibilitychange", noticeReplies);
 
     if (pageMode) desk.classList.add("page");
+    text(leaveEmail, TEXTS.leaveEmail);
+    renderLauncher();
     renderConnection("reconnecting");
     renderBadge();
     showPerson(null);

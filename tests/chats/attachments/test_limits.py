@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 from typing import Any
 
@@ -158,3 +159,77 @@ def test_the_request_thread_pool_may_read_an_upload_body_of_the_file_limit_and_i
         "/api/support_chat/attachments/extra",
     ):
         assert request_body_limit(path) == settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+
+
+# --- Refused before Django: the request thread pool (desk/runtime/threadpool.py) ---------------
+
+SHOP = "https://shop.example"
+
+
+async def refused_upload(path: str, *headers: tuple[bytes, bytes]) -> tuple[int, dict, dict]:
+    """A body declared far past the upload limit, sent to the pool as desk configures it: the
+    answer's status, headers and JSON body (Django, behind the pool, never runs)."""
+    from desk.runtime.threadpool import RequestThreadPool
+
+    async def django(scope: Any, receive: Any, send: Any) -> None:
+        raise AssertionError("the request reached Django")
+
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": True}
+
+    scope = {
+        "type": "http",
+        "path": path,
+        "headers": [(b"content-length", b"999999999"), *headers],
+    }
+    await RequestThreadPool.from_settings(django)(scope, receive, send)
+    return sent[0]["status"], dict(sent[0]["headers"]), json.loads(sent[1]["body"])
+
+
+@pytest.mark.asyncio
+async def test_an_upload_far_over_the_limit_is_refused_before_django_naming_the_file_limit(
+    settings: Any,
+) -> None:
+    settings.DESK_ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
+    status, _, body = await refused_upload("/api/support_chat/attachments")
+    assert status == 413
+    assert body == {
+        "detail": "The file is too large: at most 10,485,760 bytes (10 MB) are accepted."
+    }
+
+
+@pytest.mark.asyncio
+async def test_an_embedding_page_can_read_the_refusal_of_its_upload(settings: Any) -> None:
+    settings.CORS_ALLOWED_ORIGINS = [SHOP]
+    status, headers, _ = await refused_upload(
+        "/api/support_chat/attachments", (b"origin", SHOP.encode())
+    )
+    assert status == 413
+    assert headers[b"access-control-allow-origin"] == SHOP.encode()
+    assert headers[b"vary"] == b"origin"
+
+
+@pytest.mark.asyncio
+async def test_another_site_gets_no_cors_grant_on_a_refusal(settings: Any) -> None:
+    settings.CORS_ALLOWED_ORIGINS = [SHOP]
+    _, headers, _ = await refused_upload(
+        "/api/support_chat/attachments", (b"origin", b"https://evil.example")
+    )
+    assert b"access-control-allow-origin" not in headers
+
+
+@pytest.mark.asyncio
+async def test_the_admin_api_gets_no_cors_grant_on_a_refusal_even_from_an_embedding_site(
+    settings: Any,
+) -> None:
+    settings.CORS_ALLOWED_ORIGINS = [SHOP]
+    chat_id = "0d4f1c7a-5a8e-4a8b-9a51-1b2f4c3d2e10"
+    _, headers, _ = await refused_upload(
+        f"/api/admin/chats/{chat_id}/attachments", (b"origin", SHOP.encode())
+    )
+    assert b"access-control-allow-origin" not in headers
