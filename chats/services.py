@@ -50,6 +50,14 @@ from chats.realtime.protocol import ADMINS_GROUP, EventType, chat_group
 from chats.validation import clean_attachment_ids, clean_caption, clean_content
 
 ONE_TICK = timedelta(microseconds=1)
+# What a person's new message (or a merge of their messages) changes on the chat.
+CHAT_ACTIVITY_FIELDS = [
+    "last_message_at",
+    "last_user_message_at",
+    "message_count",
+    "archived_at",
+    "updated_at",
+]
 
 
 def chat_get_or_create(*, user: User) -> SupportChat:
@@ -90,15 +98,7 @@ def user_message_post(
         _attachments_claim(message, ids, waiting)
         reopened = chat.archived_at is not None
         chat.archived_at = None
-        chat.save(
-            update_fields=[
-                "last_message_at",
-                "last_user_message_at",
-                "message_count",
-                "archived_at",
-                "updated_at",
-            ]
-        )
+        chat.save(update_fields=CHAT_ACTIVITY_FIELDS)
         _message_announce(message)
         if reopened:
             _archive_announce(EventType.CHAT_UNARCHIVED, chat, admin=None)

@@ -39,7 +39,7 @@ from chats.models import (
 from chats.permissions import require_admin, require_current_admin
 from chats.realtime import builders, transport
 from chats.realtime.protocol import ADMINS_GROUP, chat_group
-from chats.services import chat_lock
+from chats.services import CHAT_ACTIVITY_FIELDS, chat_lock
 from chats.validation import email_clean, name_clean
 
 GUEST_LINK_SALT = "desk.chats.embed.guest_link"
@@ -239,15 +239,7 @@ def guest_merge(*, guest: Contact, into: Contact) -> int:
         chat.message_count = merged["count"]
         if guest_chat.archived_at is None:
             chat.archived_at = None
-        chat.save(
-            update_fields=[
-                "last_message_at",
-                "last_user_message_at",
-                "message_count",
-                "archived_at",
-                "updated_at",
-            ]
-        )
+        chat.save(update_fields=CHAT_ACTIVITY_FIELDS)
         ChatAuditEntry.objects.create(
             chat=chat,
             actor=None,
