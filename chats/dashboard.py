@@ -15,6 +15,7 @@ from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlencode
 
+from asgiref.sync import async_to_sync
 from django.contrib.auth.decorators import login_required
 from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.core.exceptions import PermissionDenied
@@ -24,7 +25,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from chats import selectors, services
+from chats import presence, selectors, services
 from chats.embed import services as embed_services
 from chats.errors import (
     DeskError,
@@ -36,6 +37,7 @@ from chats.errors import (
 from chats.http import LoggedInRequest, request_is_cross_site
 from chats.models import SupportChat, SupportMessage
 from chats.schemas import PersonOut
+from notifications import services as notification_services
 
 View = Callable[..., HttpResponse]
 
@@ -141,7 +143,10 @@ def _list(
         cursor=request.GET.get("cursor") or None,
         q=q or None,
     )
+    # As GET /api/admin/chats reads it (chats/api.py): the page's chats in one trip to Redis.
+    online = async_to_sync(presence.chats_online)([chat.id for chat in page.chats])
     for chat in page.chats:
+        chat.user_online = online[chat.id]
         # The first paint of the relative time; dashboard.js keeps it current from then on.
         # (Attributes for the template, on rows the selector annotated: not model fields.)
         activity_at = chat.last_message_at or chat.created_at
@@ -166,6 +171,7 @@ def _list(
             "guest_form": guest_form or GuestLinkForm(),
             "guest_error": guest_error,
             "guest_link": guest_link,
+            "staff_alert_scope": notification_services.staff_alert_scope(staff=request.user).value,
         },
         status=status,
     )
@@ -219,6 +225,7 @@ def _detail(
     chat: SupportChat = selectors.chat_summary_for_admin(admin=request.user, chat_id=chat_id)
     contact = _contact(chat)
     page = selectors.messages_page(messages=selectors.chat_messages(chat))
+    user_online = async_to_sync(presence.chats_online)([chat.id])[chat.id]
     from_archived = request.GET.get("archived") == "1"
     days = [
         Day(day, list(messages))
@@ -239,12 +246,14 @@ def _detail(
             "tab_suffix": "?archived=1" if from_archived else "",
             "draft": draft,
             "error": error,
+            "user_online": user_online,
             "config": {
                 "chatId": str(chat.id),
                 "userLabel": _who(chat, contact),
                 "archived": chat.archived,
                 "lastMessageId": str(page.messages[-1].id) if page.messages else None,
                 "firstMessageId": str(page.messages[0].id) if page.messages else None,
+                "previewLength": selectors.PREVIEW_LENGTH,
             },
         },
         status=status,

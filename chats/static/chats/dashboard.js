@@ -9,6 +9,10 @@
  * - A chat (/desk/chats/<id>/) follows /ws/support_chat/<id>/: messages (de-duplicated by id,
  *   caught up with `sync`, polled over REST while the socket is down), the user's typing, and
  *   the read state of each reply.
+ * - Both show who is there (a dot on each card, "Online" / "Offline" on a chat, from `presence`
+ *   events), the number of unread chats in the tab's title (GET /api/admin/unread), and, once
+ *   the admin turns them on, a desktop notification with a short tone for a user's message while
+ *   the tab is hidden. The list also saves the admin's choice of staff alert emails.
  */
 (() => {
   "use strict";
@@ -27,24 +31,65 @@
   const fromTemplate = (id) =>
     document.getElementById(id).content.firstElementChild.cloneNode(true);
   const stamp = (iso) => (iso ? Date.parse(iso) : -Infinity);
+  const isHidden = () => document.visibilityState === "hidden";
+
+  // --- Texts -------------------------------------------------------------------------------------
+
+  // Everything this script writes for people to read (the templates hold the rest), in one place.
+  const TEXTS = {
+    // The connection's indicator, and the banner under the topbar.
+    states: {
+      connecting: "Connecting…",
+      connected: "Live",
+      reconnecting: "Reconnecting…",
+      offline: "Offline",
+    },
+    banners: {
+      reconnecting: "Reconnecting… updates may be delayed.",
+      offline: "Offline: live updates are paused. Still trying to reconnect.",
+    },
+    refusals: {
+      4401: "Your session has ended: sign in again to see live updates.",
+      4403: "You are no longer allowed to see this.",
+      4404: "This chat no longer exists.",
+    },
+    signIn: "Sign in",
+    noConnection: "No connection to the server. Try again.",
+    failed: (status) => `Something went wrong (${status}). Try again.`,
+    // The list.
+    anonymous: "Anonymous",
+    unread: "(unread)",
+    messages: (count) => count + (count === 1 ? " message" : " messages"),
+    supportSaid: "Support: ",
+    noMessages: "No messages yet",
+    listNotLoaded: (reason) => "Could not load the latest chats: " + reason,
+    loading: "Loading…",
+    loadMore: "Load more",
+    worksUntil: (date) => "Works until " + date + ".",
+    copy: "Copy",
+    copied: "Copied",
+    saving: "Saving…",
+    saved: "Saved",
+    // A chat.
+    support: "Support",
+    online: "Online",
+    offline: "Offline",
+    sent: "Sent",
+    readAt: (time) => "Read " + time,
+    notSent: (reason) => "Not sent: " + reason,
+    mergedNotLoaded: (reason) => "Could not load the merged messages: " + reason,
+    archive: "Archive",
+    restore: "Restore",
+    // Desktop notifications.
+    notificationsOff: "Turn on desktop notifications",
+    notificationsOn: "Desktop notifications on",
+    notificationsBlocked: "Notifications are blocked in your browser settings",
+    soundOn: "Sound on",
+    soundOff: "Sound off",
+    newMessageFrom: (person) => `New message from ${person}`,
+  };
 
   // --- Connection state, shown on both pages -----------------------------------------------------
-
-  const LABELS = {
-    connecting: "Connecting…",
-    connected: "Live",
-    reconnecting: "Reconnecting…",
-    offline: "Offline",
-  };
-  const BANNERS = {
-    reconnecting: "Reconnecting… updates may be delayed.",
-    offline: "Offline: live updates are paused. Still trying to reconnect.",
-  };
-  const REFUSALS = {
-    4401: "Your session has ended: sign in again to see live updates.",
-    4403: "You are no longer allowed to see this.",
-    4404: "This chat no longer exists.",
-  };
 
   // The topbar's indicator and the banner under it. Before the first connection the state is
   // "connecting"; any later trouble is spelled out in the banner, never silent.
@@ -57,7 +102,7 @@
 
     function show(state, message) {
       pill.setAttribute("data-state", state);
-      D.text(label, LABELS[state]);
+      D.text(label, TEXTS.states[state]);
       D.text(banner, message || "");
       banner.hidden = !message;
     }
@@ -67,15 +112,15 @@
         // DeskLive reports "reconnecting" once before its very first attempt.
         const shown = first && state === "reconnecting" ? "connecting" : state;
         first = false;
-        show(shown, BANNERS[shown]);
+        show(shown, TEXTS.banners[shown]);
       },
       refused(code) {
-        show("offline", REFUSALS[code] || BANNERS.offline);
+        show("offline", TEXTS.refusals[code] || TEXTS.banners.offline);
         if (code === 4401) {
           const signIn = document.createElement("a");
           const here = location.pathname + location.search;
           signIn.href = "/accounts/login/?next=" + encodeURIComponent(here);
-          D.text(signIn, "Sign in");
+          D.text(signIn, TEXTS.signIn);
           banner.appendChild(document.createTextNode(" "));
           banner.appendChild(signIn);
         }
@@ -89,16 +134,218 @@
   }
 
   function errorText(error) {
-    if (!error || error.status === 0) return "No connection to the server. Try again.";
+    if (!error || error.status === 0) return TEXTS.noConnection;
     const body = error.body || {};
     if (error.status === 422 && body.detail && body.detail[0]) return body.detail[0].msg;
     if (typeof body.detail === "string") return body.detail;
-    return `Something went wrong (${error.status}). Try again.`;
+    return TEXTS.failed(error.status);
+  }
+
+  // --- Unread chats in the tab's title, on both pages --------------------------------------------
+
+  // Changes come in bursts (a message, then its chat viewed): one question for the burst.
+  const UNREAD_DELAY = 500;
+
+  // "(3) Support Chats · desk": how many active chats have a user message newer than the last time
+  // an admin opened them (GET /api/admin/unread), asked once now and again UNREAD_DELAY after
+  // anything that may change it (`soon()`), never twice at once.
+  function unreadTitle() {
+    const title = document.title;
+    let timer = null;
+    let asking = false;
+    let askAgain = false;
+
+    function ask() {
+      timer = null;
+      if (asking) {
+        askAgain = true;
+        return;
+      }
+      asking = true;
+      D.api("GET", "/api/admin/unread")
+        .then(
+          (answer) => {
+            const count = answer.unread_chats;
+            document.title = count > 0 ? `(${count}) ${title}` : title;
+          },
+          // The title keeps the last count it had; the next change asks again.
+          () => {}
+        )
+        .then(() => {
+          asking = false;
+          if (askAgain) {
+            askAgain = false;
+            soon();
+          }
+        });
+    }
+
+    function soon() {
+      clearTimeout(timer);
+      timer = setTimeout(ask, UNREAD_DELAY);
+    }
+
+    ask();
+    return { soon };
+  }
+
+  // --- Desktop notifications and their sound, on both pages --------------------------------------
+
+  const SOUND_KEY = "desk.dashboard.sound";
+  const CHIME_SECONDS = 0.35;
+
+  // The topbar's control: "Turn on desktop notifications" while the browser has not asked, then
+  // "Desktop notifications on" with "Sound on/off" (kept in localStorage), or why there will be
+  // none. `notify()` shows a new user message while the tab is hidden: one notification per chat
+  // (its tag), a click opens the chat. The sound is a short tone of the Web Audio API; browsers let
+  // a page play only after a click, so the audio starts with the click that turns notifications
+  // on, or with the first click or key on a page where they already were.
+  function desktopAlerts() {
+    const box = $("[data-notify]");
+    if (!("Notification" in window)) return { notify() {} };
+    let audio = null;
+    let soundOn = soundSetting();
+    const shown = {}; // chat id -> the notification shown for it while the tab is hidden
+
+    function soundSetting() {
+      try {
+        return localStorage.getItem(SOUND_KEY) !== "off";
+      } catch (e) {
+        return true; // storage refused (a privacy setting): sound on, not remembered
+      }
+    }
+
+    function rememberSound(on) {
+      try {
+        localStorage.setItem(SOUND_KEY, on ? "on" : "off");
+      } catch (e) {
+        // Not remembered: it holds for this page.
+      }
+    }
+
+    function startAudio() {
+      if (!window.AudioContext) return;
+      if (!audio) audio = new AudioContext();
+      if (audio.state === "suspended") audio.resume();
+    }
+
+    function chime() {
+      if (!soundOn || !audio || audio.state !== "running") return;
+      const start = audio.currentTime;
+      const volume = audio.createGain();
+      volume.gain.setValueAtTime(0.0001, start);
+      volume.gain.exponentialRampToValueAtTime(0.2, start + 0.02);
+      volume.gain.exponentialRampToValueAtTime(0.0001, start + CHIME_SECONDS);
+      volume.connect(audio.destination);
+      const tone = audio.createOscillator();
+      tone.frequency.setValueAtTime(880, start);
+      tone.frequency.setValueAtTime(1320, start + CHIME_SECONDS / 3);
+      tone.connect(volume);
+      tone.start(start);
+      tone.stop(start + CHIME_SECONDS);
+    }
+
+    function note(value) {
+      const span = document.createElement("span");
+      span.className = "notify-state";
+      span.tabIndex = -1; // where the keyboard's place goes when it replaces the button
+      return D.text(span, value);
+    }
+
+    function button(value, onClick) {
+      const control = document.createElement("button");
+      control.type = "button";
+      control.className = "link-button";
+      control.addEventListener("click", onClick);
+      return D.text(control, value);
+    }
+
+    function soundButton() {
+      const control = button(soundOn ? TEXTS.soundOn : TEXTS.soundOff, () => {
+        soundOn = !soundOn;
+        rememberSound(soundOn);
+        if (soundOn) startAudio();
+        D.text(control, soundOn ? TEXTS.soundOn : TEXTS.soundOff);
+      });
+      return control;
+    }
+
+    function show(permission) {
+      box.replaceChildren();
+      box.setAttribute("data-permission", permission);
+      if (permission === "granted") {
+        box.append(note(TEXTS.notificationsOn), soundButton());
+      } else if (permission === "denied") {
+        box.append(note(TEXTS.notificationsBlocked));
+      } else {
+        box.append(
+          button(TEXTS.notificationsOff, () => {
+            startAudio(); // within the click: the browser lets it play
+            Promise.resolve(Notification.requestPermission()).then((answer) => {
+              show(answer);
+              // The button clicked is gone: keep the keyboard's place in the topbar.
+              (box.querySelector("button") || box.querySelector(".notify-state")).focus();
+            });
+          })
+        );
+      }
+      box.hidden = false;
+    }
+
+    function notify({ tag, person, body, url }) {
+      if (Notification.permission !== "granted" || !isHidden()) return;
+      let notification;
+      try {
+        notification = new Notification(TEXTS.newMessageFrom(person), { body, tag });
+      } catch (e) {
+        return; // a browser that shows them from a service worker only (Chrome on Android)
+      }
+      // The same chat again replaces its notification (the tag), with one tone for the first.
+      if (!shown[tag]) chime();
+      shown[tag] = notification;
+      notification.onclick = () => {
+        window.focus();
+        notification.close();
+        if (url) location.assign(url);
+      };
+    }
+
+    // Back on the page: what the notifications said is in view.
+    document.addEventListener("visibilitychange", () => {
+      if (isHidden()) return;
+      for (const tag of Object.keys(shown)) {
+        shown[tag].close();
+        delete shown[tag];
+      }
+    });
+    if (Notification.permission === "granted") {
+      addEventListener("pointerdown", startAudio, { once: true });
+      addEventListener("keydown", startAudio, { once: true });
+    }
+    show(Notification.permission);
+    return { notify };
+  }
+
+  // A new message as a line of text: as the server cuts the list's previews (characters, not
+  // UTF-16 units), a message of files alone as its first file (chats.selectors).
+  function previewOf(message, length) {
+    const files = message.attachments || [];
+    const text = message.content || (files.length ? ATTACHMENT_PREVIEW_PREFIX + files[0].name : "");
+    return Array.from(text).slice(0, length).join("");
   }
 
   // --- The list ----------------------------------------------------------------------------------
 
-  function listPage(list) {
+  // Feed events after which the number of unread chats may differ.
+  const UNREAD_EVENTS = [
+    "new_user_message",
+    "chat_viewed",
+    "chat_archived",
+    "chat_unarchived",
+    "chat_merged",
+  ];
+
+  function listPage(list, alerts, unread) {
     const archivedTab = list.getAttribute("data-archived") === "true";
     const search = (list.getAttribute("data-q") || "").toLowerCase();
     const previewLength = Number(list.getAttribute("data-preview-length"));
@@ -115,6 +362,7 @@
     const deep = new URLSearchParams(location.search).has("cursor");
 
     const cardOf = (chatId) => list.querySelector(`.chat-card[data-chat-id="${chatId}"]`);
+    const chatUrlOf = (chatId) => detailUrl.split("?")[0].replace(ZERO_ID, chatId);
     const cards = () => list.querySelectorAll(".chat-card");
     const hasMorePages = () => !loadMore.hidden;
     // The server's search (selectors.chat_search): the user's email, a contact's name, email or
@@ -135,7 +383,7 @@
       card.setAttribute("data-email", item.user_email || "");
       field(card, "guest").hidden = !contact || contact.kind !== "guest";
       const name = field(card, "name");
-      D.text(name, contact ? contact.name || "Anonymous" : "");
+      D.text(name, contact ? contact.name || TEXTS.anonymous : "");
       name.hidden = !contact || (Boolean(contact.email) && !contact.name);
       D.text(field(card, "email"), contact ? contact.email : item.user_email);
       field(card, "unconfirmed").hidden = !contact || !contact.email || contact.email_confirmed;
@@ -143,15 +391,28 @@
       field(card, "external-id").hidden = !contact || !contact.external_id;
     }
 
-    function setUnread(card, unread) {
-      card.setAttribute("data-unread", unread ? "true" : "false");
-      D.text(field(card, "unread-label"), unread ? "(unread)" : "");
+    function setUnread(card, isUnread) {
+      card.setAttribute("data-unread", isUnread ? "true" : "false");
+      D.text(field(card, "unread-label"), isUnread ? TEXTS.unread : "");
+    }
+
+    // Whether each chat's person has it open, as last heard (list rows, `presence` events): a card
+    // drawn again from an event's row, which does not know (null), shows what was heard.
+    const online = {};
+    for (const card of cards()) {
+      online[card.getAttribute("data-chat-id")] = card.getAttribute("data-online") === "true";
+    }
+
+    // Online: a dot (and "Online" for screen readers); offline: nothing.
+    function setOnline(card, isOnline) {
+      card.setAttribute("data-online", isOnline ? "true" : "false");
+      field(card, "presence").hidden = !isOnline;
     }
 
     function setCount(card, count) {
       card.setAttribute("data-count", count == null ? "" : String(count));
       // No count yet (a card made from an event) or no messages: the time alone says enough.
-      D.text(field(card, "count"), count ? count + (count === 1 ? " message" : " messages") : "");
+      D.text(field(card, "count"), count ? TEXTS.messages(count) : "");
     }
 
     function setActivity(card, lastMessageAt, createdAt) {
@@ -164,17 +425,8 @@
     }
 
     function setPreview(card, sender, preview) {
-      D.text(field(card, "sender"), sender === "admin" ? "Support: " : "");
-      D.text(field(card, "preview"), preview == null ? "No messages yet" : preview);
-    }
-
-    // As the server cuts it: characters, not UTF-16 units.
-    const cut = (content) => Array.from(content).slice(0, previewLength).join("");
-    // A message of files alone reads as its first file, as the server's preview does
-    // (chats.selectors.ATTACHMENT_PREVIEW_PREFIX).
-    function previewOf(message) {
-      const files = message.attachments || [];
-      return cut(message.content || (files.length ? ATTACHMENT_PREVIEW_PREFIX + files[0].name : ""));
+      D.text(field(card, "sender"), sender === "admin" ? TEXTS.supportSaid : "");
+      D.text(field(card, "preview"), preview == null ? TEXTS.noMessages : preview);
     }
 
     // A card from a list item of GET /api/admin/chats (or an event's `chat`).
@@ -184,6 +436,8 @@
       field(card, "link").href = detailUrl.replace(ZERO_ID, item.id);
       setPerson(card, item);
       setUnread(card, item.unread);
+      if (item.user_online != null) online[item.id] = item.user_online;
+      setOnline(card, online[item.id] === true);
       setCount(card, item.message_count);
       setActivity(card, item.last_message_at, item.created_at);
       setPreview(card, item.last_message_sender, item.last_message_preview);
@@ -285,7 +539,7 @@
     const freshFromServer = (item, since) => (lastEventFor[item.id] || 0) <= since;
 
     function showLoadError(error) {
-      connection.notice("Could not load the latest chats: " + errorText(error));
+      connection.notice(TEXTS.listNotLoaded(errorText(error)));
     }
 
     function onMessage(event, sender) {
@@ -298,7 +552,7 @@
             id: event.chat_id,
             user_email: event.user_email,
             last_message_at: message.created_at,
-            last_message_preview: previewOf(message),
+            last_message_preview: previewOf(message, previewLength),
             last_message_sender: sender,
             message_count: null,
             unread: true,
@@ -310,18 +564,33 @@
       }
       const count = card.getAttribute("data-count");
       if (count) setCount(card, Number(count) + 1);
-      setPreview(card, sender, previewOf(message));
+      setPreview(card, sender, previewOf(message, previewLength));
       setActivity(card, message.created_at, message.created_at);
       if (sender === "user") setUnread(card, true);
       place(card, true);
+    }
+
+    // Whom a notification names: as the chat's card does, else the event's email.
+    function personOf(event) {
+      const card = cardOf(event.chat_id);
+      if (!card) return event.user_email || TEXTS.anonymous;
+      const name = field(card, "name");
+      return (name.hidden ? field(card, "email") : name).textContent;
     }
 
     function onEvent(event) {
       // A page fetched while this event was on its way may predate it: see freshFromServer.
       eventCount += 1;
       if (event.chat_id) lastEventFor[event.chat_id] = eventCount;
+      if (UNREAD_EVENTS.includes(event.type)) unread.soon();
       switch (event.type) {
         case "new_user_message":
+          alerts.notify({
+            tag: event.chat_id,
+            person: personOf(event),
+            body: previewOf(event.message, previewLength),
+            url: chatUrlOf(event.chat_id),
+          });
           // A user message reopens an archived chat: it leaves the Archived tab (chat_unarchived
           // follows, with the row for the Active tab).
           if (archivedTab) return remove(event.chat_id);
@@ -331,6 +600,12 @@
         case "chat_viewed": {
           const card = cardOf(event.chat_id);
           if (card) setUnread(card, false);
+          return;
+        }
+        case "presence": {
+          online[event.chat_id] = event.online;
+          const card = cardOf(event.chat_id);
+          if (card) setOnline(card, event.online);
           return;
         }
         case "chat_archived":
@@ -349,7 +624,7 @@
       click.preventDefault();
       if (loadMore.getAttribute("aria-busy") === "true") return;
       loadMore.setAttribute("aria-busy", "true");
-      D.text(loadMore, "Loading…");
+      D.text(loadMore, TEXTS.loading);
       fetchPage(loadMore.getAttribute("data-cursor"))
         .then((page) => {
           setCursor(page.next_cursor);
@@ -361,13 +636,13 @@
         }, showLoadError)
         .then(() => {
           loadMore.removeAttribute("aria-busy");
-          D.text(loadMore, "Load more");
+          D.text(loadMore, TEXTS.loadMore);
         });
     });
 
     const guestLink = $("[data-guest-link]");
-    const chatUrlOf = (chatId) => detailUrl.split("?")[0].replace(ZERO_ID, chatId);
     if (guestLink) guestLinkPanel(guestLink, chatUrlOf);
+    staffAlerts($("[data-staff-alerts]"));
 
     D.keepRelativeTimes(list);
     D.socket({
@@ -377,11 +652,45 @@
       onRefused: connection.refused,
       onOpen() {
         // Events sent between the page's rendering and this moment, or during a gap, were missed.
+        unread.soon();
         if (deep) return;
         if (opened) reloadFirstPage();
         else refreshSoon();
         opened = true;
       },
+    });
+  }
+
+  // --- The staff member's alert emails (on the list page) ----------------------------------------
+
+  // The choice the server rendered (disabled: it cannot be changed without this script), saved
+  // over REST as soon as it changes. A refused change puts the saved choice back.
+  function staffAlerts(panel) {
+    const select = $("select", panel);
+    const status = $("[data-staff-alerts-status]", panel);
+    let saved = select.value;
+    let latest = 0;
+    select.disabled = false;
+    D.text(status, "");
+
+    select.addEventListener("change", () => {
+      const request = ++latest;
+      status.removeAttribute("data-error");
+      D.text(status, TEXTS.saving);
+      D.api("PUT", "/api/admin/staff_alerts", { scope: select.value }).then(
+        (answer) => {
+          saved = answer.scope;
+          if (request !== latest) return; // a later change is on its way
+          select.value = saved;
+          D.text(status, TEXTS.saved);
+        },
+        (error) => {
+          if (request !== latest) return;
+          select.value = saved;
+          status.setAttribute("data-error", "true");
+          D.text(status, errorText(error));
+        }
+      );
     });
   }
 
@@ -435,7 +744,7 @@
             url.value = link.url;
             D.text(
               $("[data-guest-link-expiry]", panel),
-              "Works until " + new Date(link.expires_at).toLocaleString() + "."
+              TEXTS.worksUntil(new Date(link.expires_at).toLocaleString())
             );
             $("[data-guest-link-chat]", panel).href = chatUrlOf(link.chat_id);
             result.hidden = false;
@@ -457,8 +766,8 @@
       copy.addEventListener("click", () => {
         navigator.clipboard.writeText(url.value).then(
           () => {
-            D.text(copy, "Copied");
-            setTimeout(() => D.text(copy, "Copy"), 2000);
+            D.text(copy, TEXTS.copied);
+            setTimeout(() => D.text(copy, TEXTS.copy), 2000);
           },
           () => url.select()
         );
@@ -468,7 +777,7 @@
 
   // --- One chat ----------------------------------------------------------------------------------
 
-  function chatPage(config) {
+  function chatPage(config, alerts, unread) {
     const chatUrl = "/api/admin/chats/" + config.chatId;
     const thread = document.getElementById("thread");
     const days = $("[data-days]");
@@ -496,6 +805,9 @@
     let typingOn = false;
     let typingLastSent = 0;
     let typingIdleTimer = null;
+    // Something came while the tab was hidden that the admin has not been shown yet (a user
+    // message, a reconnect's gap): caught up with when the tab is in view again.
+    let behind = false;
     let socket;
 
     function remember(id, createdAt) {
@@ -517,7 +829,7 @@
 
     function setReadState(item, readAt) {
       const state = field(item, "read-state");
-      D.text(state, readAt ? "Read " + D.time(readAt) : "Sent");
+      D.text(state, readAt ? TEXTS.readAt(D.time(readAt)) : TEXTS.sent);
       if (readAt) state.setAttribute("data-read", "true");
     }
 
@@ -536,7 +848,9 @@
         fileViews[message.id] = view;
         item.insertBefore(view.element, item.querySelector(".message-meta"));
       }
-      D.text(field(item, "sender"), message.sender_type === "admin" ? "Support" : config.userLabel);
+      // An admin's reply by the agent's name where names are on, else as support.
+      const sender = message.sender_type === "admin" ? message.sender_name || TEXTS.support : null;
+      D.text(field(item, "sender"), sender || config.userLabel);
       const time = field(item, "time");
       time.setAttribute("datetime", message.created_at);
       D.text(time, D.time(message.created_at));
@@ -591,7 +905,8 @@
       if (follow && !next) scrollToEnd();
     }
 
-    // A message shown already, in a later payload: its files' URLs are that payload's, signed later.
+    // A message shown already, in a later payload: its files' URLs are that payload's, signed
+    // later.
     function renewFiles(message) {
       const view = fileViews[message.id];
       if (view && message.attachments) view.update(message.attachments);
@@ -615,6 +930,13 @@
       errorBox.hidden = !message;
     }
 
+    // Whether the person has the chat open now, next to their name.
+    const presence = $("[data-presence]");
+    function setOnline(online) {
+      presence.setAttribute("data-online", online ? "true" : "false");
+      D.text($("[data-presence-label]", presence), online ? TEXTS.online : TEXTS.offline);
+    }
+
     // --- catching up and polling
 
     function fetchAfter() {
@@ -625,14 +947,21 @@
       });
     }
 
-    // Read receipts missed during a gap are reloaded over REST (`sync` brings only messages).
-    // The messages endpoint, not the chat's: reading it again must not record another "viewed".
-    function reloadReadState() {
-      return D.api("GET", chatUrl + "/messages").then((page) => {
+    // What a gap may have missed besides messages (`sync` brings those): read receipts and the
+    // person's presence, over REST. A page in view reads the chat, which records "viewed", as a
+    // user message arriving in view does; a hidden page must not, so it reads the messages alone
+    // and the chat once it is in view again.
+    function reloadChat() {
+      const inView = !isHidden();
+      behind = !inView;
+      return D.api("GET", inView ? chatUrl : chatUrl + "/messages").then((page) => {
         for (const message of page.messages) {
           if (message.read_at) markRead([message.id], message.read_at);
           renewFiles(message);
         }
+        if (inView) setOnline(page.user_online);
+      }, () => {
+        behind = true; // tried again when the tab is next in view
       });
     }
 
@@ -682,7 +1011,7 @@
     }
 
     function showLoadError(error) {
-      connection.notice("Could not load the merged messages: " + errorText(error));
+      connection.notice(TEXTS.mergedNotLoaded(errorText(error)));
     }
 
     // --- sending
@@ -701,7 +1030,7 @@
       const body = ids.length ? { content, attachment_ids: ids } : { content };
       D.api("POST", chatUrl + "/messages", body).then(add, (error) => {
         restore({ content, files: attached });
-        showError("Not sent: " + errorText(error));
+        showError(TEXTS.notSent(errorText(error)));
       });
     }
 
@@ -731,11 +1060,16 @@
       switch (event.type) {
         case "new_message":
           add(event.message);
+          if (event.message.sender_type !== "user") return;
+          unread.soon();
           // An admin is looking at it: it is not unread for the others.
-          if (event.message.sender_type === "user" && document.visibilityState === "visible") {
-            socket.send({ action: "viewed" });
-          }
-          return;
+          if (!isHidden()) return socket.send({ action: "viewed" });
+          behind = true;
+          return alerts.notify({
+            tag: config.chatId,
+            person: config.userLabel,
+            body: previewOf(event.message, config.previewLength),
+          });
         case "sync":
           event.messages.forEach(add);
           if (event.has_more) sync();
@@ -745,6 +1079,11 @@
           return;
         case "messages_read":
           return markRead(event.message_ids, event.read_at);
+        case "chat_viewed":
+          return unread.soon();
+        case "presence":
+          if (event.chat_id === config.chatId) setOnline(event.online);
+          return;
         case "chat_merged":
           return onMerged(event);
         case "error":
@@ -752,7 +1091,7 @@
           if (pending[event.request_id] !== undefined) {
             restore(pending[event.request_id]);
             delete pending[event.request_id];
-            showError("Not sent: " + event.detail);
+            showError(TEXTS.notSent(event.detail));
           }
           return;
       }
@@ -768,7 +1107,7 @@
     function setArchived(value) {
       archived = value;
       $("[data-archived-badge]").hidden = !value;
-      D.text(archiveButton, value ? "Restore" : "Archive");
+      D.text(archiveButton, value ? TEXTS.restore : TEXTS.archive);
       const action = archiveForm.getAttribute(value ? "data-unarchive-url" : "data-archive-url");
       archiveForm.action = action + location.search;
     }
@@ -852,15 +1191,23 @@
         clearTimeout(pollTimer);
         pollTimer = null;
         sync();
-        if (opened) reloadReadState();
+        unread.soon();
+        if (opened) reloadChat();
         opened = true;
       },
+    });
+    document.addEventListener("visibilitychange", () => {
+      if (isHidden()) return;
+      unread.soon();
+      if (behind) reloadChat();
     });
     scrollToEnd();
   }
 
+  const alerts = desktopAlerts();
+  const unread = unreadTitle();
   const list = document.getElementById("chat-list");
-  if (list) listPage(list);
+  if (list) listPage(list, alerts, unread);
   const chat = document.getElementById("desk-chat");
-  if (chat) chatPage(JSON.parse(chat.textContent));
+  if (chat) chatPage(JSON.parse(chat.textContent), alerts, unread);
 })();
