@@ -36,7 +36,7 @@ from redis.exceptions import RedisError
 
 from chats.access import loop_redis
 from chats.realtime.builders import presence_event, support_presence_event
-from chats.realtime.protocol import ADMINS_GROUP, PEOPLE_GROUP, Delivery, chat_group
+from chats.realtime.protocol import ADMINS_GROUP, PEOPLE_GROUP, Delivery
 from chats.realtime.transport import broadcast, group_send_all
 from desk.redis_client import sync_redis
 
@@ -138,11 +138,9 @@ def _announcements(changes: Iterable[tuple[str, bool]]) -> list[Delivery]:
         if presence == STAFF:
             deliveries.append((PEOPLE_GROUP, support_presence_event(online)))
             continue
-        chat_id = presence.removeprefix("chat:")
-        event = presence_event(chat_id, online)
-        # The dashboards' feed, and the chat's own sockets for an admin reading it (a person's
-        # sockets drop it: protocol.for_role).
-        deliveries += [(ADMINS_GROUP, event), (chat_group(chat_id), event)]
+        # The dashboards' feed only: a chat's page learns it on load and after a reconnect. (Sent
+        # to the chat's group too, 500 people connecting at once overflowed a process's channel.)
+        deliveries.append((ADMINS_GROUP, presence_event(presence.removeprefix("chat:"), online)))
     return deliveries
 
 

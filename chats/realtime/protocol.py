@@ -71,12 +71,9 @@ def user_group(user_pk: int | str) -> str:
 def for_role(event: Event, role: Role) -> Event | None:
     """What a socket on `role`'s side receives of a group event; None if nothing.
 
-    Typing goes to the other side only; a user's sockets never learn which admin did something,
-    nor hear their own presence.
+    Typing goes to the other side only; a user's sockets never learn which admin did something.
     """
     if event["type"] == EventType.TYPING and event["sender_type"] == role:
-        return None
-    if event["type"] == EventType.PRESENCE and role == Role.USER:
         return None
     if role == Role.USER and not STAFF_ONLY_FIELDS.isdisjoint(event):
         return {key: value for key, value in event.items() if key not in STAFF_ONLY_FIELDS}

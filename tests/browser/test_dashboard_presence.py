@@ -120,18 +120,6 @@ async def test_the_chat_page_says_whether_the_person_is_there_when_it_opens(
         await expect(presence(page)).to_have_attribute("data-online", "true")
 
 
-async def test_the_chat_page_follows_the_person_coming_and_going(
-    page_for: PageFor, rest: Rest, live: LiveDesk, fresh_user: Callable[[], str]
-) -> None:
-    name = fresh_user()
-    await user_says(rest, name, "Hello")
-    page = await open_live(await page_for("alice"), f"/desk/chats/{live.chats[name]}/")
-
-    async with opened_socket(live, name, widget_path(live, name)):
-        await expect(presence(page)).to_have_text("Online")
-    await expect(presence(page)).to_have_text("Offline")
-
-
 async def test_the_chat_page_learns_who_came_while_its_socket_was_down(
     page_for: PageFor, rest: Rest, live: LiveDesk, fresh_user: Callable[[], str]
 ) -> None:

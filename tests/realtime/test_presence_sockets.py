@@ -35,28 +35,6 @@ async def test_an_admin_reading_a_chat_does_not_make_its_person_online(
     assert await dashboard.communicator.receive_nothing(0.5)
 
 
-async def test_an_admin_reading_a_chat_hears_its_person_come_and_go(
-    ws: OpenSocket, layer: str, user: Any, admin: Any, chat: SupportChat
-) -> None:
-    reading = await ws(chat_path(chat.id), admin)
-    widget = await ws(chat_path(chat.id), user)
-    online = await reading.presence_event()
-    await widget.disconnect()
-    offline = await reading.presence_event()
-
-    assert online == {"type": "presence", "chat_id": str(chat.id), "online": True}
-    assert offline == {"type": "presence", "chat_id": str(chat.id), "online": False}
-
-
-async def test_a_person_does_not_hear_their_own_presence(
-    ws: OpenSocket, layer: str, user: Any, chat: SupportChat
-) -> None:
-    widget = await ws(chat_path(chat.id), user)
-
-    # Their coming online went to the chat's group, which this socket had joined.
-    assert await widget.communicator.receive_nothing(0.5)
-
-
 async def test_a_dashboard_makes_support_online_for_every_persons_widget(
     ws: OpenSocket,
     layer: str,

@@ -1081,9 +1081,6 @@
           return markRead(event.message_ids, event.read_at);
         case "chat_viewed":
           return unread.soon();
-        case "presence":
-          if (event.chat_id === config.chatId) setOnline(event.online);
-          return;
         case "chat_merged":
           return onMerged(event);
         case "error":
