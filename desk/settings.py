@@ -167,8 +167,9 @@ def celery_broker_url(redis_url: str) -> str:
 DESK_CHANNEL_PREFIX = env_str("DESK_CHANNEL_PREFIX", "desk")
 # Events waiting for one process (all its sockets share one Redis queue) and for one socket. When
 # either is full, channels-redis drops events; desk.runtime.layers counts and logs each loss. Its
-# default of 100 lost a third of the events at 100 messages/s in a naive baseline.
-DESK_CHANNEL_CAPACITY = env_int("DESK_CHANNEL_CAPACITY", 1000, minimum=100)
+# default of 100 lost a third of the events at 100 messages/s in a naive baseline; 1,000 lost some
+# when 500 people connected at once (each announces `presence` to every admin socket).
+DESK_CHANNEL_CAPACITY = env_int("DESK_CHANNEL_CAPACITY", 2000, minimum=100)
 # Messages each user may send per minute, over REST and websockets together, across all processes,
 # in bursts of up to as many; more are refused with 429 / rate_limited (chats/ratelimit.py).
 DESK_MESSAGES_PER_MINUTE = env_int("DESK_MESSAGES_PER_MINUTE", 30, minimum=1)
