@@ -258,10 +258,10 @@ async def test_events_reach_sockets_while_the_database_thread_is_busy(
 PRODUCTION = {"SECRET_KEY": "desk-tests-only-not-a-secret"}
 
 
-def test_channel_capacity_defaults_to_a_thousand_events(fresh_desk: FreshDesk) -> None:
+def test_channel_capacity_defaults_to_two_thousand_events(fresh_desk: FreshDesk) -> None:
     config = fresh_desk.settings(**PRODUCTION)["CHANNEL_LAYERS"]["default"]
     assert config["BACKEND"] == "desk.runtime.layers.RedisChannelLayer"
-    assert config["CONFIG"]["capacity"] == 1000
+    assert config["CONFIG"]["capacity"] == 2000
 
 
 def test_channel_capacity_comes_from_the_environment(fresh_desk: FreshDesk) -> None:
