@@ -33,6 +33,14 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class OutgoingEmailAdmin(ReadOnlyAdmin):
+    """An outgoing email's record (models.OutgoingEmail): its columns, filters and dates alike."""
+
+    list_display = ("created_at", "to_address", "status", "attempts", "sent_at", "cancel_reason")
+    list_filter = ("status", "cancel_reason")
+    date_hierarchy = "created_at"
+
+
 class ReadOnlyInline(admin.TabularInline):
     extra = 0
     can_delete = False
@@ -58,12 +66,9 @@ class ClickInline(ReadOnlyInline):
 
 
 @admin.register(ReplyEmail)
-class ReplyEmailAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "to_address", "status", "attempts", "sent_at", "cancel_reason")
-    list_filter = ("status", "cancel_reason")
+class ReplyEmailAdmin(OutgoingEmailAdmin):
     search_fields = ("to_address", "user__email", "provider_message_id", "=id")
     list_select_related = ("user",)
-    date_hierarchy = "created_at"
     fields = (
         "id",
         "user",
@@ -198,14 +203,11 @@ class InboundEmailAdmin(ReadOnlyAdmin):
 
 
 @admin.register(StaffAlertEmail)
-class StaffAlertEmailAdmin(ReadOnlyAdmin):
+class StaffAlertEmailAdmin(OutgoingEmailAdmin):
     """Staff alerts sent (or not) to each staff member: "why did nobody tell me?"."""
 
-    list_display = ("created_at", "to_address", "status", "attempts", "sent_at", "cancel_reason")
-    list_filter = ("status", "cancel_reason")
     search_fields = ("to_address", "staff__email", "alert__chat__user__email", "=id")
     list_select_related = ("staff",)
-    date_hierarchy = "created_at"
     fields = (
         "id",
         "staff",
