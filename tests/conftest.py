@@ -2,11 +2,12 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from channels.layers import channel_layers
 from django.contrib.auth import get_user_model
 from django.test import Client
 
@@ -134,6 +135,24 @@ def fresh_support_settings() -> None:
     """The support settings a process caches (chats.availability) are re-read in each test: a
     test's database rollback sends no signal to forget them."""
     availability.settings_changed()
+
+
+def channel_layers_forget() -> None:
+    """Drop the process's channel layers: the next use makes new ones.
+
+    A channels-redis layer keeps per-channel asyncio locks that bind to the event loop they were
+    contended in, and a receive cancelled while waiting for one leaves it behind. One event loop
+    serves a server process for its whole life; a test suite opens one per test (or per example),
+    and a layer carried into the next loop failed its sockets with "bound to a different event
+    loop". Each loop gets a layer of its own instead.
+    """
+    channel_layers.backends.clear()
+
+
+@pytest.fixture(autouse=True)
+def one_channel_layer_per_test() -> Iterator[None]:
+    yield
+    channel_layers_forget()
 
 
 @pytest.fixture(autouse=True)

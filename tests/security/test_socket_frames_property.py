@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from chats import ratelimit, services
 from chats.models import SupportChat
 from chats.realtime.protocol import ErrorCode, EventType
+from tests.conftest import channel_layers_forget
 from tests.realtime.conftest import ORIGIN, WebsocketCommunicator, session_cookie
 from tests.security.conftest import FIGURES
 
@@ -90,6 +91,8 @@ async def exchange(path: str, cookie: str, sent: list[str | bytes], anchor: str)
     finally:
         await communicator.disconnect(within=5)
         await ratelimit.close()
+        # Each example runs in an event loop of its own (async_to_sync).
+        channel_layers_forget()
 
 
 def check(received: list[Any]) -> None:
