@@ -168,6 +168,12 @@ def _url(url: str | Url) -> Url:
     return url if callable(url) else (lambda world: url)
 
 
+def tampered(token: str) -> str:
+    """`token` with its last character changed (to another one: a token that already ended in
+    "x" stayed valid, one run in 64)."""
+    return token[:-1] + ("y" if token.endswith("x") else "x")
+
+
 def guest_link(world: World) -> str:
     """A guest link support made (a new guest each time: the link is the credential)."""
     contact = embed_services.guest_invite(admin=world.admin, name="Gina").contact
@@ -326,6 +332,11 @@ ROWS: dict[str, list[Case]] = {
             json={"identity": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"},
         ),
         post("/api/embed/token", everyone(422), "no credential", json={}),
+    ],
+    # The scripts' texts, public: a widget reads them before anything else.
+    "GET /api/i18n/<language>": [
+        get("/api/i18n/ru", everyone(200)),
+        get("/api/i18n/xx", everyone(404), "a language desk does not speak"),
     ],
     # Business hours and texts, public: a widget asks before its visitor has a chat.
     "GET /api/embed/availability": [get("/api/embed/availability", everyone(200))],
@@ -500,7 +511,7 @@ ROWS: dict[str, list[Case]] = {
         get(unsubscribe_link(lambda world: world.unsubscribe_token), PUBLIC, "the owner's link"),
         post(unsubscribe_link(lambda world: world.unsubscribe_token), PUBLIC, "the owner's link"),
         get(
-            unsubscribe_link(lambda world: world.unsubscribe_token[:-1] + "x"),
+            unsubscribe_link(lambda world: tampered(world.unsubscribe_token)),
             everyone(404),
             "tampered",
         ),
@@ -530,6 +541,12 @@ ROWS: dict[str, list[Case]] = {
     ],
     # --- Django's login pages ---
     "/accounts/login/": [get("/accounts/login/", PUBLIC)],
+    # The dashboard's language switcher: anyone may choose the language of their own pages (a
+    # cookie); it changes nothing else and redirects back.
+    "/i18n/setlang/": [
+        post("/i18n/setlang/", everyone(302), language="ar", next="/desk/"),
+        post("/i18n/setlang/", everyone(302), "a foreign next", next="https://evil.example/"),
+    ],
     "/accounts/logout/": [get("/accounts/logout/", everyone(405))],
     "/accounts/password_change/": [get("/accounts/password_change/", LOGGED_IN_PAGE)],
     "/accounts/password_change/done/": [get("/accounts/password_change/done/", LOGGED_IN_PAGE)],
