@@ -21,6 +21,7 @@ from chats.models import (
     SupportChat,
     SupportMessage,
     SupportSettings,
+    SupportTexts,
 )
 from chats.schemas import PersonOut
 
@@ -211,12 +212,22 @@ class HolidayInline(admin.TabularInline):
     fields = ("date", "name")
 
 
+class SupportTextsInline(admin.StackedInline):
+    model = SupportTexts
+    extra = 0
+    fields = ("language", "greeting", "reply_time", "away_message")
+    verbose_name_plural = (
+        "The texts in other languages (left as desk ships them, the texts above are translated "
+        "for each person; once changed, give them here in each language your customers use)"
+    )
+
+
 @admin.register(SupportSettings)
 class SupportSettingsAdmin(admin.ModelAdmin):
     """The one row of support settings: business hours (time zone, weekly hours, holidays), the
     widget's texts, and whether replies name their admin. Opening the list opens the row."""
 
-    inlines = [OpeningHoursInline, HolidayInline]
+    inlines = [OpeningHoursInline, HolidayInline, SupportTextsInline]
     fieldsets = [
         ("Business hours", {"fields": ["time_zone", "hide_launcher_for_guests"]}),
         ("What the widget says", {"fields": ["greeting", "reply_time", "away_message"]}),

@@ -44,6 +44,7 @@ from chats.schemas import (
     UserChatOut,
     ValidationErrorOut,
 )
+from desk.i18n import request_language, time_zone_clean
 
 router = Router()
 
@@ -113,9 +114,16 @@ async def send_message(request: ApiRequest, payload: MessageIn) -> Status[Suppor
 
     Each user may send DESK_MESSAGES_PER_MINUTE messages a minute (REST and websockets together);
     beyond that the answer is 429 with a Retry-After header (seconds).
+
+    The language of `Accept-Language` and the IANA time zone of `X-Desk-Time-Zone` (both sent by
+    the widget) are kept with the chat: the emails about it are written in them.
     """
     message = await sync_to_async(services.user_message_post)(
-        user=request.auth, content=payload.content, attachment_ids=payload.attachment_ids
+        user=request.auth,
+        content=payload.content,
+        attachment_ids=payload.attachment_ids,
+        language=request_language(request),
+        time_zone=time_zone_clean(request.headers.get("X-Desk-Time-Zone")),
     )
     return Status(201, message)
 
@@ -178,7 +186,9 @@ def _user_chat(user: User) -> dict[str, Any]:
         "id": chat.id,
         "archived": chat.archived,
         "admin_viewed_at": chat.admin_viewed_at,
-        "unread_count": selectors.unread_reply_count(chat=chat),
+        "unread_count": selectors.unread_reply_count(
+            chat=chat, through=page.messages[-1] if page.messages else None
+        ),
         "messages": page.messages,
         "has_more": page.has_more,
         "availability": availability_now(),

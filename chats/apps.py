@@ -25,9 +25,9 @@ class ChatsConfig(AppConfig):
         from django.db.models.signals import post_delete, post_save
 
         from chats.availability import settings_changed
-        from chats.models import Holiday, OpeningHours, SupportSettings
+        from chats.models import Holiday, OpeningHours, SupportSettings, SupportTexts
 
-        for model in (SupportSettings, OpeningHours, Holiday):
+        for model in (SupportSettings, OpeningHours, Holiday, SupportTexts):
             for signal in (post_save, post_delete):
                 signal.connect(settings_changed, sender=model, dispatch_uid=f"availability.{model}")
 

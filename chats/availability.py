@@ -19,6 +19,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.utils import translation
+from django.utils.translation import gettext
+
 # How far ahead `next_opening` looks: a year of holidays and closed weekdays.
 LOOKAHEAD_DAYS = 400
 
@@ -117,7 +120,8 @@ _cached: tuple[float, Any] | None = None
 
 
 def availability_now(at: datetime | None = None) -> Availability:
-    from chats.models import SupportSettings
+    """Now (or `at`), with the widget's texts in the active language."""
+    from chats.models import DEFAULT_TEXTS, SupportSettings
 
     global _cached
     cached = _cached
@@ -125,21 +129,34 @@ def availability_now(at: datetime | None = None) -> Availability:
         row = SupportSettings.load()
         hours = [Interval(h.weekday, h.opens, h.closes) for h in row.hours.all()]
         holidays = [holiday.date for holiday in row.holidays.all()]
-        cached = _cached = (clock.monotonic(), (row, Schedule.of(row.time_zone, hours, holidays)))
-    row, schedule = cached[1]
+        translated = {texts.language: texts for texts in row.texts.all()}
+        schedule = Schedule.of(row.time_zone, hours, holidays)
+        cached = _cached = (clock.monotonic(), (row, schedule, translated))
+    row, schedule, translated = cached[1]
     at = at or datetime.now(UTC)
     is_open = schedule.is_open(at)
+    texts = translated.get(translation.get_language())
     return Availability(
         open=is_open,
         opens_at=None if is_open else schedule.next_opening(at),
         closes_at=schedule.closing(at),
         time_zone=row.time_zone,
-        greeting=row.greeting,
-        reply_time=row.reply_time,
-        away_message=row.away_message,
         hide_launcher_for_guests=row.hide_launcher_for_guests,
         agent_names=row.agent_names,
+        **{name: _text(row, texts, name) for name in DEFAULT_TEXTS},
     )
+
+
+def _text(row: Any, texts: Any, name: str) -> str:
+    """A widget text in the active language: as staff gave it in that language, else as desk
+    ships it (translated by the catalogs), else as staff wrote it."""
+    own = getattr(texts, name, "") if texts is not None else ""
+    if own:
+        return str(own)
+    from chats.models import DEFAULT_TEXTS
+
+    written = str(getattr(row, name))
+    return gettext(written) if written == DEFAULT_TEXTS[name] else written
 
 
 def settings_changed(**kwargs: Any) -> None:

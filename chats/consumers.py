@@ -14,11 +14,13 @@ close on the HTTP side.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from typing import Any, ClassVar
 
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.contrib.auth.models import User
+from django.utils.translation import gettext_lazy
 
 from chats import selectors, services
 from chats.errors import InvalidInputError, NotFoundError
@@ -29,7 +31,11 @@ from chats.realtime import transport
 from chats.realtime.builders import sync_event
 from chats.realtime.protocol import ADMINS_GROUP, PEOPLE_GROUP, chat_group
 from chats.realtime.sockets import SocketConsumer, request_id_of
+from desk.i18n import scope_stated_language, scope_time_zone
 from desk.runtime.database import database_sync_to_async
+from notifications.services import staff_reader_record
+
+logger = logging.getLogger(__name__)
 
 # Messages per `sync` reply; `has_more` asks the client to sync again from the last one.
 SYNC_LIMIT = selectors.PAGE_SIZE
@@ -52,7 +58,7 @@ class SupportChatConsumer(SocketConsumer):
         try:
             chat_id = uuid.UUID(str(self.scope["url_route"]["kwargs"]["chat_id"]))
         except ValueError:
-            raise NotFoundError("No such chat.") from None
+            raise NotFoundError(gettext_lazy("No such chat.")) from None
         if getattr(self, "role", None) == Role.ADMIN:
             # A re-check of an admin's socket, which knows the chat exists: losing staff status
             # is 4403, not the 4404 a user gets for a chat that is not theirs.
@@ -73,8 +79,15 @@ class SupportChatConsumer(SocketConsumer):
         content = frame.get("content")
         attachment_ids = frame.get("attachment_ids")
         if self.role == Role.USER:
+            # The person's language and time zone, as the widget states them in the socket's URL
+            # (`lang`, `tz`), are kept with their chat for the emails it sends them. None (the
+            # socket stated none) leaves what the chat has.
             await database_sync_to_async(services.user_message_post)(
-                user=self.user, content=content, attachment_ids=attachment_ids
+                user=self.user,
+                content=content,
+                attachment_ids=attachment_ids,
+                language=scope_stated_language(self.scope),
+                time_zone=scope_time_zone(self.scope),
             )
         else:
             await database_sync_to_async(services.admin_reply_post)(
@@ -95,7 +108,7 @@ class SupportChatConsumer(SocketConsumer):
     async def typing(self, frame: dict[str, Any]) -> None:
         is_typing = frame.get("is_typing")
         if not isinstance(is_typing, bool):
-            raise InvalidInputError("is_typing", "is_typing must be true or false.")
+            raise InvalidInputError("is_typing", gettext_lazy("is_typing must be true or false."))
         await transport.typing_send(self.chat.id, sender_type=self.role, is_typing=is_typing)
 
     async def sync(self, frame: dict[str, Any]) -> None:
@@ -105,7 +118,9 @@ class SupportChatConsumer(SocketConsumer):
         except ValueError:
             after_id = None
         if after_id is None:
-            raise InvalidInputError("after", "after must be the id of a message in this chat.")
+            raise InvalidInputError(
+                "after", gettext_lazy("after must be the id of a message in this chat.")
+            )
         page = await database_sync_to_async(selectors.messages_page)(
             messages=selectors.chat_messages(self.chat), after=after_id, limit=SYNC_LIMIT
         )
@@ -120,6 +135,18 @@ class AdminNotificationsConsumer(SocketConsumer):
     async def authorize(self, user: User) -> list[str]:
         require_admin(user)
         return [ADMINS_GROUP]
+
+    async def admit(self, user: Any) -> None:
+        await super().admit(user)
+        # The dashboard's language (its switcher's cookie, else the browser's) and, when its URL
+        # states one (`tz`), its time zone: the staff member's alert emails are written in them.
+        # Recorded before the socket is accepted, so that it is done once the client sees it open.
+        try:
+            await database_sync_to_async(staff_reader_record)(
+                staff=self.user, language=self.language, time_zone=scope_time_zone(self.scope)
+            )
+        except Exception:
+            logger.exception("could not record the dashboard language of staff %s", self.user.pk)
 
     def presence(self) -> str | None:
         # Support is online while a staff member has the dashboard open.

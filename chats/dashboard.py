@@ -23,6 +23,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from chats import presence, selectors, services
@@ -227,6 +228,8 @@ def _detail(
     page = selectors.messages_page(messages=selectors.chat_messages(chat))
     user_online = async_to_sync(presence.chats_online)([chat.id])[chat.id]
     from_archived = request.GET.get("archived") == "1"
+    # Days of the server's time zone (UTC): the page without JavaScript. dashboard.js groups the
+    # messages again by the reader's own days, in their time zone.
     days = [
         Day(day, list(messages))
         for day, messages in itertools.groupby(
@@ -270,7 +273,7 @@ def _who(chat: SupportChat, contact: PersonOut | None) -> str:
     widget by name, else the email they gave."""
     if contact is None:
         return str(chat.user_email)  # type: ignore[attr-defined]
-    return contact.name or contact.email or "Anonymous"
+    return contact.name or contact.email or _("Anonymous")
 
 
 def _list_url(*, archived: bool = False, q: str = "", cursor: str | None = None) -> str:

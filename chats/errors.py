@@ -17,6 +17,11 @@ edge logs it and answers 500 / `internal_error`). The edges: the API's exception
 framework's `receive` and refusals (chats/realtime/sockets.py), the pages' 503
 (desk/middleware.py) and the request thread pool's 503 (desk/runtime/threadpool.py).
 
+Every error is raised with its English text, marked for the catalogs (`gettext_lazy`, or `gettext`
+with named placeholders), and `detail` writes it out when the edge answers, in the language active
+then: the asker's (LocaleMiddleware from Accept-Language or the language cookie on REST, the
+socket's `lang` on a websocket). Codes, close codes and fields never change with the language.
+
 This module imports nothing of desk's own: services, selectors and the thread pool all import it.
 """
 
@@ -25,8 +30,13 @@ from __future__ import annotations
 import enum
 import logging
 import math
+from typing import TYPE_CHECKING
 
 from django.db import InterfaceError, OperationalError
+from django.utils.translation import gettext, gettext_lazy
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 logger = logging.getLogger(__name__)
 
@@ -71,9 +81,16 @@ class DeskError(Exception):
     # The input to fix, for errors about one field.
     field: str | None = None
 
+    def __init__(self, message: StrOrPromise = "") -> None:
+        super().__init__(message)
+
     @property
     def detail(self) -> str:
-        return str(self)
+        """The text for the asker, in the active language. A lazy text is translated now; a plain
+        one is looked up too, so that a text raised unmarked (or translated already) is written
+        in the catalog's words when it has them, and as it came otherwise."""
+        message = self.args[0] if self.args else ""
+        return gettext(message) if isinstance(message, str) else str(message)
 
     @property
     def retry_after_header(self) -> str | None:
@@ -90,7 +107,7 @@ class UnauthenticatedError(DeskError):
     code = ErrorCode.UNAUTHENTICATED
     close_code = CloseCode.UNAUTHENTICATED
 
-    def __init__(self, message: str, *, reason: str) -> None:
+    def __init__(self, message: StrOrPromise, *, reason: str) -> None:
         super().__init__(message)
         self.reason = reason
 
@@ -113,10 +130,9 @@ class InvalidInputError(DeskError):
     status = 422
     code = ErrorCode.INVALID
 
-    def __init__(self, field: str, message: str, location: str = "body") -> None:
+    def __init__(self, field: str, message: StrOrPromise, location: str = "body") -> None:
         super().__init__(message)
         self.field = field
-        self.message = message
         self.location = location
 
 
@@ -126,7 +142,7 @@ class RateLimitedError(DeskError):
     status = 429
     code = ErrorCode.RATE_LIMITED
 
-    def __init__(self, message: str, retry_after: float) -> None:
+    def __init__(self, message: StrOrPromise, retry_after: float) -> None:
         super().__init__(message)
         self.retry_after = retry_after
 
@@ -139,10 +155,11 @@ class UnavailableError(DeskError):
     code = ErrorCode.UNAVAILABLE
     retry_after = 5
 
-    def __init__(
-        self, message: str = "The service is briefly unavailable; try again in a few seconds."
-    ) -> None:
-        super().__init__(message)
+    def __init__(self, message: StrOrPromise = "") -> None:
+        super().__init__(message or UNAVAILABLE_DETAIL)
+
+
+UNAVAILABLE_DETAIL = gettext_lazy("The service is briefly unavailable; try again in a few seconds.")
 
 
 # The database is down or unreachable (a restart, a failover, the pool's wait for a connection

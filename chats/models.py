@@ -10,6 +10,7 @@ from django.db.models.functions import Length
 from django.db.models.lookups import LessThanOrEqual
 from django.db.models.signals import post_delete
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 CONTENT_MAX_LENGTH = 5000
 NAME_MAX_LENGTH = 100
@@ -75,6 +76,10 @@ class SupportChat(models.Model):
     # Kept by the services under the chat's row lock, so the admin list reads a column instead of
     # counting every message of every chat on the page.
     message_count = models.PositiveIntegerField(default=0)
+    # The language the person chats in and their time zone, as their widget last stated them (a
+    # code of settings.LANGUAGES; an IANA zone): their emails are written in them. Empty: unknown.
+    language = models.CharField(max_length=8, blank=True, default="")
+    time_zone = models.CharField(max_length=64, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     # Not stored: whether the person has the chat open now, set by the API from chats.presence.
@@ -360,6 +365,16 @@ def time_zone_validate(value: str) -> None:
         raise ValidationError(f"{value!r} is not a time zone, such as Europe/Berlin.") from None
 
 
+# The widget's texts as desk ships them. Left as they are, each person reads them in their own
+# language (the catalogs translate them); once staff change one, it is shown as written, unless
+# they give it in that language too (SupportTexts).
+DEFAULT_TEXTS = {
+    "greeting": gettext_noop("Hi! Ask us anything: we're here to help."),
+    "reply_time": gettext_noop("We usually reply within a few hours."),
+    "away_message": gettext_noop("We're away right now."),
+}
+
+
 class SupportSettings(models.Model):
     """desk's one row of support settings, edited by staff in Django admin: the business hours'
     time zone (the hours and holidays hang off it), the texts the widget shows, and whether a
@@ -371,16 +386,16 @@ class SupportSettings(models.Model):
         validators=[time_zone_validate],
         help_text="The business hours' time zone, such as Europe/Berlin.",
     )
-    greeting = models.CharField(max_length=300, default="Hi! Ask us anything: we're here to help.")
+    greeting = models.CharField(max_length=300, default=DEFAULT_TEXTS["greeting"])
     reply_time = models.CharField(
         "expected reply time",
         max_length=200,
-        default="We usually reply within a few hours.",
+        default=DEFAULT_TEXTS["reply_time"],
         help_text="Shown while support is open (business hours, or no hours set).",
     )
     away_message = models.CharField(
         max_length=300,
-        default="We're away right now.",
+        default=DEFAULT_TEXTS["away_message"],
         help_text="Shown outside business hours, with when support is back.",
     )
     hide_launcher_for_guests = models.BooleanField(
@@ -408,6 +423,30 @@ class SupportSettings(models.Model):
     def load(cls) -> SupportSettings:
         found, _ = cls.objects.get_or_create(pk=1)
         return found
+
+
+class SupportTexts(models.Model):
+    """The widget's texts in one more language, for staff who changed the English ones: a blank
+    field falls back to the settings' own text (see DEFAULT_TEXTS)."""
+
+    support_settings = models.ForeignKey(
+        SupportSettings, on_delete=models.CASCADE, related_name="texts"
+    )
+    language = models.CharField(max_length=8, choices=settings.LANGUAGES)
+    greeting = models.CharField(max_length=300, blank=True)
+    reply_time = models.CharField("expected reply time", max_length=200, blank=True)
+    away_message = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "texts in another language"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["support_settings", "language"], name="support_texts_language"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.get_language_display()
 
 
 class Weekday(models.IntegerChoices):

@@ -6,6 +6,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy
 
 from chats.errors import PermissionDeniedError
 from chats.models import SenderType
@@ -14,7 +15,7 @@ from chats.models import SenderType
 def require_admin(user: User | AnonymousUser) -> None:
     """Admins are active staff users; anyone else is refused."""
     if not is_admin(user):
-        raise PermissionDeniedError("Only support staff may do this.")
+        raise PermissionDeniedError(gettext_lazy("Only support staff may do this."))
 
 
 def is_admin(user: User | AnonymousUser) -> bool:
@@ -29,7 +30,7 @@ def require_current_admin(admin: User) -> None:
     """
     require_admin(admin)
     if not _users().filter(pk=admin.pk, is_active=True, is_staff=True).exists():
-        raise PermissionDeniedError("Only support staff may do this.")
+        raise PermissionDeniedError(gettext_lazy("Only support staff may do this."))
 
 
 def _users() -> QuerySet[Any]:

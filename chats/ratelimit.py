@@ -42,6 +42,7 @@ from dataclasses import dataclass
 
 import redis
 from django.conf import settings
+from django.utils.translation import ngettext_lazy
 from redis.asyncio import Redis
 from redis.commands.core import AsyncScript, Script
 from redis.exceptions import RedisError
@@ -74,17 +75,48 @@ return 0
 """
 
 
+# What a refusal says, per limit: whole sentences for the catalogs, plural on the allowance
+# (`count`), written in the language active when the limit refuses: the asker's. "": any
+# other limit.
+_REFUSALS = {
+    "messages": ngettext_lazy(
+        "Too many messages: at most %(count)s per %(period)s s. Try again in %(wait)s s.",
+        "Too many messages: at most %(count)s per %(period)s s. Try again in %(wait)s s.",
+        "count",
+    ),
+    "socket-frames": ngettext_lazy(
+        "Too many frames: at most %(count)s per %(period)s s. Try again in %(wait)s s.",
+        "Too many frames: at most %(count)s per %(period)s s. Try again in %(wait)s s.",
+        "count",
+    ),
+    "guests": ngettext_lazy(
+        "Too many new guests: at most %(count)s per %(period)s s. Try again in %(wait)s s.",
+        "Too many new guests: at most %(count)s per %(period)s s. Try again in %(wait)s s.",
+        "count",
+    ),
+    "uploads": ngettext_lazy(
+        "Too many uploads: at most %(count)s per %(period)s s. Try again in %(wait)s s.",
+        "Too many uploads: at most %(count)s per %(period)s s. Try again in %(wait)s s.",
+        "count",
+    ),
+    "": ngettext_lazy(
+        "Too many requests: at most %(count)s per %(period)s s. Try again in %(wait)s s.",
+        "Too many requests: at most %(count)s per %(period)s s. Try again in %(wait)s s.",
+        "count",
+    ),
+    "upload-kib": ngettext_lazy(
+        "Too much uploaded data: at most %(count)s KiB per %(period)s s. Try again in %(wait)s s.",
+        "Too much uploaded data: at most %(count)s KiB per %(period)s s. Try again in %(wait)s s.",
+        "count",
+    ),
+}
+
+
 @dataclass(frozen=True)
 class Limit:
     name: str
     count: int
     period: float  # seconds
-    # What `count` counts, when an action may cost more than one (upload_kibibytes).
-    unit: str = ""
-
-    def describe(self) -> str:
-        unit = f" {self.unit}" if self.unit else ""
-        return f"at most {self.count}{unit} per {self.period:g} s"
 
 
 SOCKET_FRAMES = Limit("socket-frames", 240, 60.0)
@@ -106,7 +138,7 @@ def uploads() -> Limit:
 
 def upload_kibibytes() -> Limit:
     """Bytes uploaded per user, counted in KiB: an upload costs `kibibytes(size)` of it."""
-    return Limit("upload-kib", settings.DESK_UPLOAD_MB_PER_HOUR * 1024, 3600.0, unit="KiB")
+    return Limit("upload-kib", settings.DESK_UPLOAD_MB_PER_HOUR * 1024, 3600.0)
 
 
 def kibibytes(size: int) -> int:
@@ -163,23 +195,23 @@ def acquire_sync(limit: Limit, subject: str | int, *, cost: int = 1) -> float:
     return int(wait_ms) / 1000
 
 
-async def take(limit: Limit, subject: str | int, what: str) -> None:
-    """Take one action from `subject`'s allowance, or raise RateLimitedError naming `what`."""
-    _refuse_if_waiting(limit, await acquire(limit, subject), what)
+async def take(limit: Limit, subject: str | int) -> None:
+    """Take one action from `subject`'s allowance, or raise RateLimitedError."""
+    _refuse_if_waiting(limit, await acquire(limit, subject))
 
 
-def take_sync(limit: Limit, subject: str | int, what: str, *, cost: int = 1) -> None:
+def take_sync(limit: Limit, subject: str | int, *, cost: int = 1) -> None:
     """`take` for synchronous code."""
-    _refuse_if_waiting(limit, acquire_sync(limit, subject, cost=cost), what)
+    _refuse_if_waiting(limit, acquire_sync(limit, subject, cost=cost))
 
 
-def _refuse_if_waiting(limit: Limit, wait: float, what: str) -> None:
+def _refuse_if_waiting(limit: Limit, wait: float) -> None:
     if wait > 0:
         # Rounded up, so that a client waiting exactly this long is let through.
         retry_after = math.ceil(wait * 10) / 10
-        raise RateLimitedError(
-            f"Too many {what}: {limit.describe()}. Try again in {retry_after:g} s.", retry_after
-        )
+        numbers = {"count": limit.count, "period": f"{limit.period:g}", "wait": f"{retry_after:g}"}
+        refusal = _REFUSALS.get(limit.name, _REFUSALS[""])
+        raise RateLimitedError(refusal % numbers, retry_after)
 
 
 def _script_args(limit: Limit, cost: int = 1) -> list[int]:

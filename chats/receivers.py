@@ -14,6 +14,7 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy
 
 from chats import access
 from chats.errors import PermissionDeniedError
@@ -67,8 +68,10 @@ def contact_user_guard(sender: Any, *, instance: User, raw: bool = False, **kwar
         return
     if Contact.objects.using(kwargs.get("using")).filter(user_id=instance.pk).exists():
         raise PermissionDeniedError(
-            "This user chats through the embedded widget: it can have no staff status and no "
-            "password."
+            gettext_lazy(
+                "This user chats through the embedded widget: it can have no staff status and no "
+                "password."
+            )
         )
 
 

@@ -27,6 +27,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Coalesce, Concat, Left, NullIf
+from django.utils.translation import gettext_lazy
 
 from chats.errors import InvalidInputError, NotFoundError
 from chats.models import (
@@ -75,7 +76,9 @@ def messages_page(
     An `after` or `before` id outside `messages` is refused, so a caller cannot probe other chats.
     """
     if after is not None and before is not None:
-        raise InvalidInputError("after", "Give either after or before, not both.", "query")
+        raise InvalidInputError(
+            "after", gettext_lazy("Give either after or before, not both."), "query"
+        )
     if after is not None:
         anchor = _message_anchor(messages, after, "after")
         rows = list(
@@ -149,7 +152,7 @@ def attachment_for_user(*, user: User, attachment_id: uuid.UUID) -> Attachment:
         .first()
     )
     if found is None:
-        raise NotFoundError("No such attachment.")
+        raise NotFoundError(gettext_lazy("No such attachment."))
     return found
 
 
@@ -160,7 +163,7 @@ def attachment_for_admin(
     require_admin(admin)
     found = Attachment.objects.filter(id=attachment_id, chat_id=chat_id).first()
     if found is None:
-        raise NotFoundError("No such attachment.")
+        raise NotFoundError(gettext_lazy("No such attachment."))
     return found
 
 
@@ -199,9 +202,15 @@ def waiting_uploads(*, older_than: datetime) -> QuerySet[Attachment]:
     )
 
 
-def unread_reply_count(*, chat: SupportChat) -> int:
-    """Admin replies the user has not read yet: the widget's badge."""
-    return SupportMessage.objects.filter(chat=chat).unread_replies().count()
+def unread_reply_count(*, chat: SupportChat, through: SupportMessage | None) -> int:
+    """Admin replies the user has not read yet, up to `through` (the newest message the caller
+    read; None: there were none): the widget's badge. The same snapshot as that page of messages,
+    so a reply stored between the two reads is not counted here and then again when its event
+    arrives (the badge said 2 for one reply)."""
+    if through is None:
+        return 0
+    replies = SupportMessage.objects.filter(chat=chat, created_at__lte=through.created_at)
+    return replies.unread_replies().count()
 
 
 def chat_list_rows() -> QuerySet[SupportChat]:
@@ -257,7 +266,9 @@ def chat_list_for_admin(
     if q:
         # PostgreSQL refuses NUL in a query parameter: a clear 422, not a database error.
         if "\x00" in q:
-            raise InvalidInputError("q", "Search text must not contain NUL characters.", "query")
+            raise InvalidInputError(
+                "q", gettext_lazy("Search text must not contain NUL characters."), "query"
+            )
         chats = chats.filter(chat_search(q.strip()))
     if cursor:
         chats = chats.filter(_after_cursor(*decode_cursor(cursor)))
@@ -312,7 +323,7 @@ def _chat_get(chats: QuerySet[SupportChat], chat_id: uuid.UUID) -> SupportChat:
     try:
         return chats.get(id=chat_id)
     except SupportChat.DoesNotExist:
-        raise NotFoundError("No such chat.") from None
+        raise NotFoundError(gettext_lazy("No such chat.")) from None
 
 
 def encode_cursor(chat: SupportChat) -> str:
@@ -351,7 +362,7 @@ def _message_anchor(
 ) -> SupportMessage:
     anchor = messages.filter(id=message_id).only("id", "created_at").first()
     if anchor is None:
-        raise InvalidInputError(field, "No such message in this chat.", "query")
+        raise InvalidInputError(field, gettext_lazy("No such message in this chat."), "query")
     return anchor
 
 
@@ -365,5 +376,5 @@ def chat_for_participant(*, user: User, chat_id: uuid.UUID) -> tuple[SupportChat
     if chat is not None and chat.user_id == user.pk:
         return chat, Role.USER
     if chat is None or not is_admin(user):
-        raise NotFoundError("No such chat.")
+        raise NotFoundError(gettext_lazy("No such chat."))
     return chat, Role.ADMIN

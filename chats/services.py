@@ -30,6 +30,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from chats import ratelimit, selectors, signals
 from chats.availability import availability_now
@@ -73,36 +74,55 @@ def chat_for_user(*, user: User) -> SupportChat:
     if chat is not None:
         return chat
     if Contact.objects.filter(user=user).exists():
-        raise NotFoundError("No chat yet: it starts with your first message.")
+        raise NotFoundError(gettext_lazy("No chat yet: it starts with your first message."))
     return chat_get_or_create(user=user)
 
 
 def user_message_post(
-    *, user: User, content: object, attachment_ids: object = None
+    *,
+    user: User,
+    content: object,
+    attachment_ids: object = None,
+    language: str | None = None,
+    time_zone: str | None = None,
 ) -> SupportMessage:
     """Post a message from a user to support. Reopens the chat if it was archived.
 
     `content` and `attachment_ids` (the user's uploads into their chat, not yet attached; up to
     ATTACHMENTS_PER_MESSAGE) as the edge received them; `content` may be empty when there are
-    attachments. Raises InvalidInputError (costing nothing), RateLimitedError (over
+    attachments. `language` (a code of settings.LANGUAGES) and `time_zone` (a checked IANA
+    zone), when the person's widget stated them, are kept with the chat for their emails; None
+    leaves what the chat has. Raises InvalidInputError (costing nothing), RateLimitedError (over
     DESK_MESSAGES_PER_MINUTE), PermissionDeniedError.
     """
     # Validated first, so a refused message costs the user nothing of their allowance.
     ids = clean_attachment_ids(attachment_ids)
     text = clean_caption(content) if ids else clean_content(content)
     waiting = _waiting_uploads(ids, uploader=user, chat_owner=user)
-    ratelimit.take_sync(ratelimit.messages(), user.pk, "messages")
+    ratelimit.take_sync(ratelimit.messages(), user.pk)
     with transaction.atomic():
         chat = user_chat_lock(user)
         message = _message_add(chat, sender=user, sender_type=SenderType.USER, content=text)
         _attachments_claim(message, ids, waiting)
         reopened = chat.archived_at is not None
         chat.archived_at = None
-        chat.save(update_fields=CHAT_ACTIVITY_FIELDS)
+        chat.save(update_fields=[*CHAT_ACTIVITY_FIELDS, *_locale_note(chat, language, time_zone)])
         _message_announce(message)
         if reopened:
             _archive_announce(EventType.CHAT_UNARCHIVED, chat, admin=None)
     return message
+
+
+def _locale_note(chat: SupportChat, language: str | None, time_zone: str | None) -> list[str]:
+    """Keep the person's stated language and time zone on `chat`; the fields that changed."""
+    changed = []
+    if language and language != chat.language:
+        chat.language = language
+        changed.append("language")
+    if time_zone and time_zone != chat.time_zone:
+        chat.time_zone = time_zone
+        changed.append("time_zone")
+    return changed
 
 
 def admin_reply_post(
@@ -120,7 +140,7 @@ def admin_reply_post(
     text = clean_caption(content) if ids else clean_content(content)
     require_admin(admin)
     waiting = _waiting_uploads(ids, uploader=admin, chat_id=chat_id)
-    ratelimit.take_sync(ratelimit.messages(), admin.pk, "messages")
+    ratelimit.take_sync(ratelimit.messages(), admin.pk)
     with transaction.atomic():
         require_current_admin(admin)
         chat = chat_lock(chat_id)
@@ -222,7 +242,7 @@ def chat_lock(chat_id: uuid.UUID) -> SupportChat:
     try:
         return _chats_locking().get(id=chat_id)
     except SupportChat.DoesNotExist:
-        raise NotFoundError("No such chat.") from None
+        raise NotFoundError(gettext_lazy("No such chat.")) from None
 
 
 def user_chat_lock(user: User) -> SupportChat:
@@ -241,7 +261,7 @@ def _user_chat_lock(user: User) -> SupportChat:
         # The user's row locked first: a concurrent deletion (a guest merged into the person
         # their browser signed in as) either finished, and the post is refused, or waits.
         if not User.objects.select_for_update().filter(pk=user.pk, is_active=True).exists():
-            raise PermissionDeniedError("This account is no longer active.")
+            raise PermissionDeniedError(gettext_lazy("This account is no longer active."))
         chat_get_or_create(user=user)
         chat = _chats_locking().get(user=user)
     return chat
@@ -256,7 +276,7 @@ def _require_active(owner: User) -> None:
     # `owner` is the chat's user as this transaction read it with the chat (no query of its own),
     # not the caller's copy.
     if not owner.is_active:
-        raise PermissionDeniedError("This account is no longer active.")
+        raise PermissionDeniedError(gettext_lazy("This account is no longer active."))
 
 
 def _waiting_uploads(
@@ -306,7 +326,7 @@ def _attachments_claim(
 def _uploads_refused() -> InvalidInputError:
     return InvalidInputError(
         "attachment_ids",
-        "Each attachment must be an upload of yours into this chat, not yet sent.",
+        gettext_lazy("Each attachment must be an upload of yours into this chat, not yet sent."),
     )
 
 

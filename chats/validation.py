@@ -4,11 +4,13 @@ import uuid
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.utils.translation import gettext_lazy, ngettext
 
 from chats.errors import InvalidInputError
 from chats.models import ATTACHMENTS_PER_MESSAGE, CONTENT_MAX_LENGTH, NAME_MAX_LENGTH
 
 EMAIL_MAX_LENGTH = 254
+EMAIL_INVALID = gettext_lazy("email must be an email address.")
 
 
 def clean_content(content: object) -> str:
@@ -18,24 +20,34 @@ def clean_content(content: object) -> str:
     `content` is whatever the edge parsed, None when the client sent none.
     """
     if content is None:
-        raise InvalidInputError("content", "Message content is required.")
+        raise InvalidInputError("content", gettext_lazy("Message content is required."))
     if not isinstance(content, str):
-        raise InvalidInputError("content", "Message content must be text.")
+        raise InvalidInputError("content", gettext_lazy("Message content must be text."))
     content = content.strip()
     if not content:
-        raise InvalidInputError("content", "Message content must not be empty.")
+        raise InvalidInputError("content", gettext_lazy("Message content must not be empty."))
     if len(content) > CONTENT_MAX_LENGTH:
         raise InvalidInputError(
-            "content", f"Message content must be at most {CONTENT_MAX_LENGTH} characters."
+            "content",
+            ngettext(
+                "Message content must be at most %(count)s character.",
+                "Message content must be at most %(count)s characters.",
+                CONTENT_MAX_LENGTH,
+            )
+            % {"count": CONTENT_MAX_LENGTH},
         )
     # PostgreSQL cannot store NUL, and lone surrogates cannot be encoded as UTF-8 at all: both
     # would fail at INSERT time as a server error instead of a clear answer.
     if "\x00" in content:
-        raise InvalidInputError("content", "Message content must not contain NUL characters.")
+        raise InvalidInputError(
+            "content", gettext_lazy("Message content must not contain NUL characters.")
+        )
     try:
         content.encode("utf-8")
     except UnicodeEncodeError:
-        raise InvalidInputError("content", "Message content is not valid Unicode text.") from None
+        raise InvalidInputError(
+            "content", gettext_lazy("Message content is not valid Unicode text.")
+        ) from None
     return content
 
 
@@ -55,10 +67,18 @@ def clean_attachment_ids(value: object) -> list[uuid.UUID]:
     if value is None:
         return []
     if not isinstance(value, list | tuple):
-        raise InvalidInputError("attachment_ids", "attachment_ids must be a list of upload ids.")
+        raise InvalidInputError(
+            "attachment_ids", gettext_lazy("attachment_ids must be a list of upload ids.")
+        )
     if len(value) > ATTACHMENTS_PER_MESSAGE:
         raise InvalidInputError(
-            "attachment_ids", f"A message may carry at most {ATTACHMENTS_PER_MESSAGE} attachments."
+            "attachment_ids",
+            ngettext(
+                "A message may carry at most %(count)s attachment.",
+                "A message may carry at most %(count)s attachments.",
+                ATTACHMENTS_PER_MESSAGE,
+            )
+            % {"count": ATTACHMENTS_PER_MESSAGE},
         )
     ids: list[uuid.UUID] = []
     for item in value:
@@ -69,7 +89,7 @@ def clean_attachment_ids(value: object) -> list[uuid.UUID]:
                 found = uuid.UUID(item if isinstance(item, str) else "")
             except ValueError:
                 raise InvalidInputError(
-                    "attachment_ids", "attachment_ids must be the ids of uploads."
+                    "attachment_ids", gettext_lazy("attachment_ids must be the ids of uploads.")
                 ) from None
         if found not in ids:
             ids.append(found)
@@ -87,10 +107,18 @@ def name_clean(value: object) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
-        raise InvalidInputError("name", "name must be a string.")
+        raise InvalidInputError("name", gettext_lazy("name must be a string."))
     name = one_line(value)
     if len(name) > NAME_MAX_LENGTH:
-        raise InvalidInputError("name", f"name may be at most {NAME_MAX_LENGTH} characters.")
+        raise InvalidInputError(
+            "name",
+            ngettext(
+                "name may be at most %(count)s character.",
+                "name may be at most %(count)s characters.",
+                NAME_MAX_LENGTH,
+            )
+            % {"count": NAME_MAX_LENGTH},
+        )
     return name
 
 
@@ -99,10 +127,10 @@ def email_clean(value: object) -> str:
     if value is None or value == "":
         return ""
     if not isinstance(value, str) or len(value) > EMAIL_MAX_LENGTH:
-        raise InvalidInputError("email", "email must be an email address.")
+        raise InvalidInputError("email", EMAIL_INVALID)
     email = value.strip()
     try:
         validate_email(email)
     except ValidationError:
-        raise InvalidInputError("email", "email must be an email address.") from None
+        raise InvalidInputError("email", EMAIL_INVALID) from None
     return email

@@ -25,6 +25,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.models import AbstractBaseUser
 from django.http import HttpResponse
+from django.utils.translation import ngettext
 
 from chats import ratelimit
 from notifications.models import SuppressedAddress
@@ -92,8 +93,14 @@ class PasswordResetView(auth_views.PasswordResetView):
             minutes = math.ceil(wait / 60)
             form.add_error(
                 "email",
-                "Too many password reset requests for this address or from your network. "
-                f"Try again in {minutes} minute{'s' if minutes != 1 else ''}.",
+                ngettext(
+                    "Too many password reset requests for this address or from your network. "
+                    "Try again in %(count)s minute.",
+                    "Too many password reset requests for this address or from your network. "
+                    "Try again in %(count)s minutes.",
+                    minutes,
+                )
+                % {"count": minutes},
             )
             response = self.form_invalid(form)
             response.status_code = 429

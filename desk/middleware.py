@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.urls import NoReverseMatch, Resolver404, resolve, reverse
 from django.utils.deprecation import MiddlewareMixin
+from django.utils.translation import gettext, gettext_noop
 
 from chats.errors import as_desk_error
 from desk.runtime.middleware import InlineHooks
@@ -19,7 +20,7 @@ from desk.runtime.middleware import InlineHooks
 # every view, before any of them, instead of a check in each. (The session cookie, which reaches
 # the database before any view, is checked by desk/sessions.py, for websockets too.)
 NUL = "\x00"
-NUL_DETAIL = "NUL characters are not allowed in the address or its query string."
+NUL_DETAIL = gettext_noop("NUL characters are not allowed in the address or its query string.")
 
 
 def _nul_locations(request: HttpRequest) -> list[list[str]]:
@@ -68,10 +69,11 @@ class RejectNulMiddleware(InlineHooks, MiddlewareMixin):
         locations = _nul_locations(request)
         if not locations:
             return None
+        text = gettext(NUL_DETAIL)
         if _under_the_api(request):
-            detail = [{"loc": loc, "msg": NUL_DETAIL, "type": "invalid"} for loc in locations]
+            detail = [{"loc": loc, "msg": text, "type": "invalid"} for loc in locations]
             return JsonResponse({"detail": detail}, status=422)
-        return HttpResponseBadRequest(NUL_DETAIL, content_type="text/plain; charset=utf-8")
+        return HttpResponseBadRequest(text, content_type="text/plain; charset=utf-8")
 
 
 class DatabaseUnavailableMiddleware(MiddlewareMixin):

@@ -481,6 +481,9 @@ MIDDLEWARE = [
     "desk.runtime.middleware.SecurityMiddleware",
     # Content-Security-Policy on every page (SECURE_CSP below), with a nonce per response.
     "desk.runtime.middleware.ContentSecurityPolicyMiddleware",
+    # The request's language: the language cookie (the dashboard's switcher), else Accept-Language
+    # (the widget sends its own). Error details and pages are written in it, from here on.
+    "desk.runtime.middleware.LocaleMiddleware",
     # A NUL in the path or query string is refused with 400 before any view sees it (PostgreSQL
     # cannot store NUL and fails the query).
     "desk.middleware.RejectNulMiddleware",
@@ -509,6 +512,9 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 # {{ csp_nonce }}: the nonce that lets a page's own inline <style>/<script> run.
                 "django.template.context_processors.csp",
+                # LANGUAGE_CODE, LANGUAGE_BIDI, LANGUAGES; desk_i18n_catalog for the pages' scripts.
+                "django.template.context_processors.i18n",
+                "desk.i18n.context",
             ],
         },
     },
@@ -524,7 +530,19 @@ LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
 
-LANGUAGE_CODE = "en-us"
+# The six languages desk speaks (docs/languages.md; locale/ holds the catalogs). A person's comes
+# from the widget (its script tag, the host page, the browser) and is kept with their chat; staff's
+# from their browser or the dashboard's switcher (a cookie). English is the source language.
+LANGUAGE_CODE = "en"
+LANGUAGES = [
+    ("en", "English"),
+    ("ru", "Русский"),
+    ("de", "Deutsch"),
+    ("fr", "Français"),
+    ("es", "Español"),
+    ("ar", "العربية"),
+]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -549,10 +567,17 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [SITE_URL])
 # CORS (django-cors-headers): only the widget's own API, only for DESK_EMBED_ORIGINS, never with
 # cookies (an embedded widget authenticates with a desk token in the Authorization header).
 CORS_ALLOWED_ORIGINS = DESK_EMBED_ORIGINS
-CORS_URLS_REGEX = r"^/api/(support_chat|embed)(/|$)"
+CORS_URLS_REGEX = r"^/api/(support_chat|embed|i18n)(/|$)"
 CORS_ALLOW_CREDENTIALS = False
 CORS_ALLOW_METHODS = ["GET", "POST", "PATCH", "OPTIONS"]
-CORS_ALLOW_HEADERS = ["accept", "authorization", "content-type"]
+# accept-language and x-desk-time-zone: the widget's language and the person's time zone.
+CORS_ALLOW_HEADERS = [
+    "accept",
+    "accept-language",
+    "authorization",
+    "content-type",
+    "x-desk-time-zone",
+]
 CORS_EXPOSE_HEADERS = ["retry-after"]
 CORS_PREFLIGHT_MAX_AGE = 3600
 # A public URL on https means desk is served over TLS (directly, or behind a proxy that sets

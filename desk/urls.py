@@ -17,6 +17,8 @@ urlpatterns = [
     ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/", api.urls),
+    # set_language: the dashboard's language switcher (a cookie).
+    path("i18n/", include("django.conf.urls.i18n")),
     path("desk/", include("chats.urls")),
     # A guest support invited: desk's own full-page chat (chats/embed/pages.py).
     path("chat/<str:token>/", embed_pages.guest_chat, name="guest_chat"),

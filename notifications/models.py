@@ -373,7 +373,9 @@ class StaffAlertSkip(models.TextChoices):
 
 
 class StaffAlertPreference(models.Model):
-    """Which new messages a staff member is emailed about; without a row, every one."""
+    """Which new messages a staff member is emailed about (without a row, every one), and the
+    language and time zone their alerts are written in: their dashboard's, recorded as it opens
+    (empty until then: the settings')."""
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL,
@@ -384,6 +386,8 @@ class StaffAlertPreference(models.Model):
     scope = models.CharField(
         max_length=8, choices=StaffAlertScope.choices, default=StaffAlertScope.ALL
     )
+    language = models.CharField(max_length=8, blank=True, default="")
+    time_zone = models.CharField(max_length=64, blank=True, default="")
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

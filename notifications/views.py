@@ -1,12 +1,18 @@
 """The pages desk's emails link to: back into the chat, out of reply emails, and the link that
-confirms a guest's address."""
+confirms a guest's address.
+
+Each page is written in the language of the chat its link names, when that is known (the person
+read the email in it), else in the browser's (LocaleMiddleware)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.utils import translation
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
@@ -25,17 +31,18 @@ def open_chat(request: HttpRequest, token: str) -> HttpResponse:
             token=token, user=request.user, act=request.method != "HEAD"
         )
     except links.ExpiredLinkError:
-        return _link_problem(request, expired=True)
+        return _link_problem(request, expired=True, language=services.open_link_language(token))
     except links.InvalidLinkError:
         return _link_problem(request, expired=False)
     if opened.outcome == ClickOutcome.LOGIN_REQUIRED:
         return redirect_to_login(request.get_full_path())
     if opened.outcome == ClickOutcome.OTHER_USER:
-        return render(
+        return _page(
             request,
             "notifications/link_other_user.html",
             {"site_url": settings.SITE_URL},
             status=403,
+            language=services.open_link_language(token),
         )
     return HttpResponseRedirect(opened.location)
 
@@ -61,16 +68,17 @@ def confirm_address(request: HttpRequest, token: str) -> HttpResponse:
         return _confirm_problem(request, expired=True)
     except links.InvalidLinkError:
         return _confirm_problem(request, expired=False)
-    return render(
+    return _page(
         request,
         "notifications/address_confirmed.html",
         {"outcome": confirmation.value, "site_url": links.contact_site_url()},
         status=CONFIRMATION_STATUS[confirmation],
+        language=services.confirm_link_language(token),
     )
 
 
 def _confirm_problem(request: HttpRequest, *, expired: bool) -> HttpResponse:
-    return render(
+    return _page(
         request,
         "notifications/confirm_invalid.html",
         {"expired": expired, "site_url": links.contact_site_url()},
@@ -78,13 +86,31 @@ def _confirm_problem(request: HttpRequest, *, expired: bool) -> HttpResponse:
     )
 
 
-def _link_problem(request: HttpRequest, *, expired: bool) -> HttpResponse:
-    return render(
+def _link_problem(request: HttpRequest, *, expired: bool, language: str = "") -> HttpResponse:
+    return _page(
         request,
         "notifications/link_invalid.html",
         {"expired": expired, "site_url": settings.SITE_URL},
         status=410 if expired else 400,
+        language=language,
     )
+
+
+def _page(
+    request: HttpRequest,
+    template: str,
+    context: dict[str, Any],
+    *,
+    status: int = 200,
+    language: str = "",
+) -> HttpResponse:
+    """The page in `language` (the chat's) when given, else in the request's."""
+    language = language or translation.get_language() or settings.LANGUAGE_CODE
+    with translation.override(language):
+        response = render(request, template, context, status=status)
+    # Set here: LocaleMiddleware would name the request's language, after the override ended.
+    response["Content-Language"] = language
+    return response
 
 
 # The token in the path is the credential; mailbox providers POST here without cookies or a
@@ -99,7 +125,7 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     """
     preference = services.preference_by_token(token=token)
     if preference is None:
-        return render(
+        return _page(
             request,
             "notifications/link_invalid.html",
             {"expired": False, "site_url": settings.SITE_URL},
@@ -112,7 +138,7 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
         else:
             preference = services.email_unsubscribe(preference=preference)
         changed = True
-    return render(
+    return _page(
         request,
         "notifications/unsubscribe.html",
         {
@@ -120,4 +146,5 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
             "changed": changed,
             "site_url": settings.SITE_URL,
         },
+        language=services.preference_language(preference),
     )

@@ -10,6 +10,7 @@ import pytest
 from channels.layers import channel_layers
 from django.contrib.auth import get_user_model
 from django.test import Client
+from django.utils import translation
 
 from chats import availability, services
 from chats.models import SupportChat, SupportMessage
@@ -147,6 +148,14 @@ def channel_layers_forget() -> None:
     loop". Each loop gets a layer of its own instead.
     """
     channel_layers.backends.clear()
+
+
+@pytest.fixture(autouse=True)
+def english_between_tests() -> Iterator[None]:
+    """A request through the test client leaves its language active in this thread (Django's
+    LocaleMiddleware activates and never deactivates): the next test starts in English."""
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)

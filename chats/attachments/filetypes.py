@@ -29,11 +29,16 @@ import struct
 import unicodedata
 import zipfile
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, TYPE_CHECKING
+
+from django.utils.translation import gettext_lazy
 
 from chats.attachments.errors import UnsupportedFileTypeError
 from chats.errors import InvalidInputError
 from chats.models import ATTACHMENT_NAME_MAX_LENGTH
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 @dataclass(frozen=True)
@@ -75,7 +80,8 @@ DOC = _type("application/msword", "doc")
 XLS = _type("application/vnd.ms-excel", "xls")
 PPT = _type("application/vnd.ms-powerpoint", "ppt")
 
-ACCEPTED = "images (PNG, JPEG, GIF, WebP), PDF, plain text, CSV and office documents"
+
+MACROS = gettext_lazy("Office documents with macros are not accepted.")
 
 HEAD_BYTES = 4096
 OLE_MAGIC = bytes.fromhex("d0cf11e0a1b11ae1")
@@ -127,7 +133,7 @@ def detect(file: IO[bytes]) -> FileType:
     file.seek(0)
     head = file.read(HEAD_BYTES)
     if not head:
-        raise InvalidInputError("file", "The file is empty.")
+        raise InvalidInputError("file", gettext_lazy("The file is empty."))
     try:
         found = _by_signature(head, file)
         if found is None:
@@ -165,7 +171,9 @@ def _zip_document(file: IO[bytes]) -> FileType:
         archive = zipfile.ZipFile(file)
         entries = archive.infolist()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError):
-        raise _unsupported("This zip archive is damaged or not an office document.") from None
+        raise _unsupported(
+            gettext_lazy("This zip archive is damaged or not an office document.")
+        ) from None
     if len(entries) > MAX_ZIP_ENTRIES:
         raise _bomb()
     expanded = 0
@@ -178,7 +186,7 @@ def _zip_document(file: IO[bytes]) -> FileType:
         raise _bomb()
     names = {entry.filename for entry in entries}
     if any(name.lower().rsplit("/", 1)[-1] == "vbaproject.bin" for name in names):
-        raise _unsupported("Office documents with macros are not accepted.")
+        raise _unsupported(MACROS)
     if "[Content_Types].xml" in names:
         for part, found in OOXML_MAIN_PARTS.items():
             if part in names:
@@ -197,13 +205,15 @@ def _zip_document(file: IO[bytes]) -> FileType:
             mimetype = b""
         if mimetype in ODF_MIMETYPES:
             return ODF_MIMETYPES[mimetype]
-    raise _unsupported("Zip archives are accepted only as office documents.")
+    raise _unsupported(gettext_lazy("Zip archives are accepted only as office documents."))
 
 
 def _bomb() -> InvalidInputError:
     return InvalidInputError(
         "file",
-        "This document would expand to far more than its size (a zip bomb?): it is refused.",
+        gettext_lazy(
+            "This document would expand to far more than its size (a zip bomb?): it is refused."
+        ),
     )
 
 
@@ -217,11 +227,13 @@ OLE_FREE_SECTORS = frozenset({0xFFFFFFFF, 0xFFFFFFFE, 0xFFFFFFFD, 0xFFFFFFFC})
 def _ole_document(file: IO[bytes]) -> FileType:
     names = _ole_entry_names(file)
     if names & OLE_MACRO_ENTRIES:
-        raise _unsupported("Office documents with macros are not accepted.")
+        raise _unsupported(MACROS)
     for stream, found in OLE_MAIN_STREAMS.items():
         if stream in names:
             return found
-    raise _unsupported("This compound file is not a Word, Excel or PowerPoint document.")
+    raise _unsupported(
+        gettext_lazy("This compound file is not a Word, Excel or PowerPoint document.")
+    )
 
 
 def _ole_entry_names(file: IO[bytes]) -> set[str]:
@@ -229,7 +241,7 @@ def _ole_entry_names(file: IO[bytes]) -> set[str]:
     sector chain through the FAT; a damaged file is refused."""
     file.seek(0)
     header = file.read(512)
-    damaged = _unsupported("This compound file is damaged.")
+    damaged = _unsupported(gettext_lazy("This compound file is damaged."))
     if len(header) < 512:
         raise damaged
     sector_shift = struct.unpack_from("<H", header, 0x1E)[0]
@@ -273,7 +285,12 @@ def _ole_entry_names(file: IO[bytes]) -> set[str]:
 
 def _as_text(head: bytes, file: IO[bytes]) -> FileType:
     """TEXT or CSV, for valid UTF-8 without NUL that is no markup; else unsupported."""
-    not_accepted = _unsupported(f"This type of file is not accepted: send {ACCEPTED}.")
+    not_accepted = _unsupported(
+        gettext_lazy(
+            "This type of file is not accepted: send images (PNG, JPEG, GIF, WebP), PDF, plain "
+            "text, CSV and office documents."
+        )
+    )
     decoder = codecs.getincrementaldecoder("utf-8")("strict")
     file.seek(0)
     sample = ""
@@ -302,7 +319,7 @@ def _as_text(head: bytes, file: IO[bytes]) -> FileType:
 
 
 def _markup() -> UnsupportedFileTypeError:
-    return _unsupported("HTML, SVG and other markup files are not accepted.")
+    return _unsupported(gettext_lazy("HTML, SVG and other markup files are not accepted."))
 
 
 def _looks_like_csv(sample: str, *, complete: bool) -> bool:
@@ -323,7 +340,7 @@ def _looks_like_csv(sample: str, *, complete: bool) -> bool:
     return False
 
 
-def _unsupported(detail: str) -> UnsupportedFileTypeError:
+def _unsupported(detail: StrOrPromise) -> UnsupportedFileTypeError:
     return UnsupportedFileTypeError(detail)
 
 

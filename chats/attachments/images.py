@@ -21,6 +21,8 @@ import io
 from dataclasses import dataclass
 from typing import IO, Any
 
+from django.utils.formats import number_format
+from django.utils.translation import gettext, gettext_lazy, ngettext
 from PIL import Image, ImageOps, ImageSequence
 
 from chats.attachments.filetypes import GIF, JPEG, PNG, WEBP, FileType
@@ -68,7 +70,9 @@ def image_process(file: IO[bytes], found: FileType, *, max_pixels: int) -> Proce
     except Exception:
         # Pillow meets a damaged file with any of OSError, SyntaxError, ValueError, EOFError,
         # struct.error, IndexError...: for an upload each means the same thing.
-        raise InvalidInputError("file", "This image is damaged or cannot be read.") from None
+        raise InvalidInputError(
+            "file", gettext_lazy("This image is damaged or cannot be read.")
+        ) from None
     first = frames[0][0]
     content = _encode(frames, found, icc_profile=icc_profile, loop=loop)
     thumbnail, thumbnail_type = _thumbnail(first)
@@ -87,10 +91,18 @@ def _frames(
     for index, frame in enumerate(ImageSequence.Iterator(source)):
         if index >= GIF_MAX_FRAMES:
             raise InvalidInputError(
-                "file", f"Animated images may have at most {GIF_MAX_FRAMES} frames."
+                "file",
+                ngettext(
+                    "Animated images may have at most %(count)s frame.",
+                    "Animated images may have at most %(count)s frames.",
+                    GIF_MAX_FRAMES,
+                )
+                % {"count": GIF_MAX_FRAMES},
             )
         if (index + 1) * pixels > max_pixels:
-            raise InvalidInputError("file", "This animation has too many pixels in all.")
+            raise InvalidInputError(
+                "file", gettext_lazy("This animation has too many pixels in all.")
+            )
         frame.load()
         frames.append((_clean(frame.copy()), frame.info.get("duration")))
     return frames
@@ -162,7 +174,15 @@ def _has_alpha(image: Image.Image) -> bool:
 
 
 def _too_many_pixels(width: int, height: int, max_pixels: int) -> InvalidInputError:
-    size = f" ({width} x {height})" if width and height else ""
-    return InvalidInputError(
-        "file", f"This image has too many pixels{size}: at most {max_pixels:,} are accepted."
-    )
+    limit = number_format(max_pixels, force_grouping=True)
+    if width and height:
+        # Translators: the image's width and height in pixels, then the largest area accepted.
+        text = gettext(
+            "This image has too many pixels (%(width)s x %(height)s): at most %(limit)s are "
+            "accepted."
+        ) % {"width": width, "height": height, "limit": limit}
+    else:
+        text = gettext("This image has too many pixels: at most %(limit)s are accepted.") % {
+            "limit": limit
+        }
+    return InvalidInputError("file", text)

@@ -18,6 +18,7 @@ from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from chats import ratelimit, selectors
 from chats.attachments import filetypes, images, storage
@@ -61,16 +62,11 @@ def attachment_upload(
         require_admin(user)
         # Before any work: a chat that is not there is a 404, not a decoded image thrown away.
         if not SupportChat.objects.filter(id=chat_id).exists():
-            raise NotFoundError("No such chat.")
+            raise NotFoundError(gettext_lazy("No such chat."))
     found = filetypes.detect(upload)
     size = upload.size or 0
-    ratelimit.take_sync(ratelimit.uploads(), user.pk, "uploads")
-    ratelimit.take_sync(
-        ratelimit.upload_kibibytes(),
-        user.pk,
-        "uploaded data",
-        cost=ratelimit.kibibytes(size),
-    )
+    ratelimit.take_sync(ratelimit.uploads(), user.pk)
+    ratelimit.take_sync(ratelimit.upload_kibibytes(), user.pk, cost=ratelimit.kibibytes(size))
     prepared = _prepare(upload, found, size)
     attachment_id = uuid.uuid4()
     name, thumbnail_name = _store(attachment_id, prepared)
@@ -136,7 +132,7 @@ def _store(attachment_id: uuid.UUID, prepared: _Prepared) -> tuple[str, str]:
         logger.exception("the attachments' storage failed to keep an upload")
         storage.files_delete(saved)
         raise UnavailableError(
-            "The file store cannot take files just now; try again in a moment."
+            gettext_lazy("The file store cannot take files just now; try again in a moment.")
         ) from exc
     return saved[0], saved[1] if len(saved) > 1 else ""
 

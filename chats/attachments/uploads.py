@@ -25,6 +25,7 @@ import inspect
 import re
 import uuid
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -35,17 +36,25 @@ from django.core.files.uploadhandler import (
 )
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils.formats import number_format
+from django.utils.translation import gettext
 
 from chats.attachments.errors import FileTooLargeError
-from desk.runtime.threadpool import BODY_TOO_LARGE_DETAIL
+from desk.runtime.threadpool import body_too_large_detail
 
 # Room for the multipart framing around the file (boundaries, part headers, a file name).
 MULTIPART_OVERHEAD = 16 * 1024
 
 
 def too_large(limit: int) -> FileTooLargeError:
+    """The refusal, in the active language, its numbers written the reader's way."""
+    megabytes = Decimal(f"{limit / 1024 / 1024:g}")
     return FileTooLargeError(
-        f"The file is too large: at most {limit:,} bytes ({limit / 1024 / 1024:g} MB) are accepted."
+        gettext("The file is too large: at most %(bytes)s bytes (%(megabytes)s MB) are accepted.")
+        % {
+            "bytes": number_format(limit, force_grouping=True),
+            "megabytes": number_format(megabytes),
+        }
     )
 
 
@@ -91,7 +100,7 @@ def request_too_large_detail(path: str) -> str:
     upload's names the file limit, as SizeLimitedUpload's own refusal does."""
     if _upload_paths().fullmatch(path):
         return str(too_large(int(settings.DESK_ATTACHMENT_MAX_BYTES)).detail)
-    return BODY_TOO_LARGE_DETAIL.format(limit=settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+    return body_too_large_detail(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
 
 
 @functools.cache

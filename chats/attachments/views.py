@@ -22,23 +22,28 @@ import time
 import unicodedata
 import uuid
 from collections.abc import AsyncIterator, Generator
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from asgiref.sync import sync_to_async
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_safe
 
 from chats import selectors
 from chats.attachments import links, storage
 from chats.models import Attachment
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 logger = logging.getLogger(__name__)
 
 SANDBOX = "default-src 'none'; sandbox"
-NOT_FOUND = "No such file."
-UNAVAILABLE = "The file store cannot be reached just now; try again in a moment."
-EXPIRED = (
+NOT_FOUND = gettext_lazy("No such file.")
+UNAVAILABLE = gettext_lazy("The file store cannot be reached just now; try again in a moment.")
+EXPIRED = gettext_lazy(
     "This link has expired: load the message (or GET the attachment from the API) again for a "
     "fresh one."
 )
@@ -138,8 +143,9 @@ def disposition(filename: str, *, inline: bool) -> str:
     return f"{kind}; filename=\"{plain}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
-def _plain(status: int, detail: str) -> HttpResponse:
-    response = HttpResponse(detail, status=status, content_type="text/plain; charset=utf-8")
+def _plain(status: int, detail: StrOrPromise) -> HttpResponse:
+    # In the request's language (LocaleMiddleware, which also adds Vary: Accept-Language).
+    response = HttpResponse(str(detail), status=status, content_type="text/plain; charset=utf-8")
     response["Cache-Control"] = "no-store"
     _harmless(response)
     return response

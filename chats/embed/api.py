@@ -118,9 +118,7 @@ async def me_update(request: ApiRequest, payload: PersonIn) -> dict[str, Any]:
 def _me(user: User) -> dict[str, Any]:
     contact = Contact.objects.filter(user=user).first()
     if contact is None:  # desk_bearer only admits contacts; a deletion in between.
-        raise UnauthenticatedError(
-            "This desk token's person no longer exists.", reason="token_invalid"
-        )
+        raise UnauthenticatedError(tokens.PERSON_GONE, reason="token_invalid")
     chat_id = SupportChat.objects.filter(user=user).values_list("id", flat=True).first()
     return _token_out(services.Exchange(contact, tokens.desk_token_issue(user), chat_id))
 

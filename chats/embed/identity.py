@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jwt
 from django.conf import settings
+from django.utils.translation import gettext, gettext_lazy
 
 from chats.errors import InvalidInputError, UnauthenticatedError
 from chats.models import NAME_MAX_LENGTH
 from chats.validation import email_clean, one_line
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 ALGORITHM = "HS256"
 MAX_LIFETIME = 24 * 3600
@@ -42,11 +46,11 @@ def identity_verify(token: object) -> Identity:
     """The person `token` names; UnauthenticatedError for anything else, with a reason."""
     if not identity_enabled():
         raise UnauthenticatedError(
-            "Identified mode is off: this desk has no DESK_IDENTITY_SECRET.",
+            gettext_lazy("Identified mode is off: this desk has no DESK_IDENTITY_SECRET."),
             reason="identity_disabled",
         )
     if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_CHARS:
-        raise _invalid("The identity token must be a JWT string.")
+        raise _invalid(gettext("The identity token must be a JWT string."))
     try:
         claims: dict[str, Any] = jwt.decode(
             token,
@@ -57,18 +61,24 @@ def identity_verify(token: object) -> Identity:
         )
     except jwt.ExpiredSignatureError:
         raise UnauthenticatedError(
-            "The identity token has expired; sign a new one.", reason="identity_expired"
+            gettext_lazy("The identity token has expired; sign a new one."),
+            reason="identity_expired",
         ) from None
     except jwt.MissingRequiredClaimError as exc:
-        raise _invalid(f"The identity token has no `{exc.claim}` claim.") from None
+        raise _invalid(
+            gettext("The identity token has no `%(claim)s` claim.") % {"claim": exc.claim}
+        ) from None
     except jwt.InvalidAlgorithmError:
-        raise _invalid("The identity token must be signed with HS256.") from None
+        raise _invalid(gettext("The identity token must be signed with HS256.")) from None
     except jwt.InvalidSignatureError:
         raise _invalid(
-            "The identity token's signature does not match DESK_IDENTITY_SECRET."
+            gettext("The identity token's signature does not match DESK_IDENTITY_SECRET.")
         ) from None
     except jwt.InvalidTokenError as exc:
-        raise _invalid(f"The identity token is not valid: {exc}.") from None
+        raise _invalid(
+            # Translators: the reason is PyJWT's own explanation, in English.
+            gettext("The identity token is not valid: %(reason)s.") % {"reason": exc}
+        ) from None
     _check_lifetime(claims)
     return Identity(
         sub=_sub(claims.get("sub")),
@@ -83,16 +93,17 @@ def _check_lifetime(claims: dict[str, Any]) -> None:
     issued = claims.get("iat")
     start = issued if isinstance(issued, int | float) else time.time()
     if claims["exp"] - start > MAX_LIFETIME + LEEWAY:
-        raise _invalid("The identity token may live at most 24 hours (`exp` - `iat`).")
+        raise _invalid(gettext("The identity token may live at most 24 hours (`exp` - `iat`)."))
 
 
 def _sub(value: object) -> str:
     if not isinstance(value, str) or not value.strip() or len(value) > SUB_MAX_LENGTH:
         raise _invalid(
-            f"The identity token's `sub` must be a string of 1 to {SUB_MAX_LENGTH} characters."
+            gettext("The identity token's `sub` must be a string of 1 to %(max)s characters.")
+            % {"max": SUB_MAX_LENGTH}
         )
     if "\x00" in value:
-        raise _invalid("The identity token's `sub` must not contain NUL.")
+        raise _invalid(gettext("The identity token's `sub` must not contain NUL."))
     return value
 
 
@@ -100,7 +111,7 @@ def _email(value: object) -> str:
     try:
         return email_clean(value)
     except InvalidInputError:
-        raise _invalid("The identity token's `email` must be an email address.") from None
+        raise _invalid(gettext("The identity token's `email` must be an email address.")) from None
 
 
 def _name(value: object) -> str:
@@ -108,9 +119,9 @@ def _name(value: object) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
-        raise _invalid("The identity token's `name` must be a string.")
+        raise _invalid(gettext("The identity token's `name` must be a string."))
     return one_line(value)[:NAME_MAX_LENGTH]
 
 
-def _invalid(message: str) -> UnauthenticatedError:
+def _invalid(message: StrOrPromise) -> UnauthenticatedError:
     return UnauthenticatedError(message, reason="identity_invalid")

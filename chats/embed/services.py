@@ -21,6 +21,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Max, Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from chats import ratelimit, selectors, signals
 from chats.embed.identity import Identity, identity_verify
@@ -95,7 +96,9 @@ def token_exchange(
     elif guest_link is not None:
         contact = guest_by_link(guest_link)
     else:
-        raise InvalidInputError("identity", "Send identity, guest_secret or guest_link.")
+        raise InvalidInputError(
+            "identity", gettext_lazy("Send identity, guest_secret or guest_link.")
+        )
     chat_id = SupportChat.objects.filter(user_id=contact.user_id).values_list("id", flat=True)
     return Exchange(contact, desk_token_issue(contact.user), chat_id.first(), merged)
 
@@ -108,10 +111,12 @@ def guest_create(*, client: str, name: object = None, email: object = None) -> N
     DESK_GUESTS_PER_HOUR for the client address, InvalidInputError for a bad name or email.
     """
     if not settings.DESK_GUESTS:
-        raise PermissionDeniedError("Guests are turned off here: the site must identify you.")
+        raise PermissionDeniedError(
+            gettext_lazy("Guests are turned off here: the site must identify you.")
+        )
     clean_name = name_clean(name)
     clean_email = email_clean(email)
-    ratelimit.take_sync(ratelimit.guests(), ratelimit.client_subject(client), "new guests")
+    ratelimit.take_sync(ratelimit.guests(), ratelimit.client_subject(client))
     with transaction.atomic():
         guest = _guest_add(clean_name, clean_email)
         if clean_email:
@@ -134,7 +139,8 @@ def guest_by_link(token: object) -> Contact:
         data = signing.loads(token, salt=GUEST_LINK_SALT, max_age=settings.DESK_GUEST_LINK_MAX_AGE)
     except signing.SignatureExpired:
         raise UnauthenticatedError(
-            "This chat link has expired; ask support for a new one.", reason="guest_link_invalid"
+            gettext_lazy("This chat link has expired; ask support for a new one."),
+            reason="guest_link_invalid",
         ) from None
     except signing.BadSignature:
         raise _link_invalid() from None
@@ -188,7 +194,9 @@ def identified_contact(identity: Identity) -> Contact:
             if contact is None:
                 raise
     if not contact.user.is_active:
-        raise UnauthenticatedError("This person's access was withdrawn.", reason="identity_invalid")
+        raise UnauthenticatedError(
+            gettext_lazy("This person's access was withdrawn."), reason="identity_invalid"
+        )
     if (contact.name, contact.email) != (identity.name, identity.email):
         contact_identity_update(contact, identity)
     return contact
@@ -269,9 +277,13 @@ def contact_update(*, user: User, name: object = None, email: object = None) -> 
     their site: refused."""
     contact = Contact.objects.select_related("user").filter(user=user).first()
     if contact is None:
-        raise PermissionDeniedError("Only people chatting through an embedded widget have these.")
+        raise PermissionDeniedError(
+            gettext_lazy("Only people chatting through an embedded widget have these.")
+        )
     if contact.kind != ContactKind.GUEST:
-        raise PermissionDeniedError("Your name and email address come from the site you use.")
+        raise PermissionDeniedError(
+            gettext_lazy("Your name and email address come from the site you use.")
+        )
     clean_name = name_clean(name) if name is not None else contact.name
     clean_email = email_clean(email) if email is not None else contact.email
     with transaction.atomic():
@@ -378,12 +390,14 @@ def _guest_or_none(secret: object) -> Contact | None:
 
 
 def _link_invalid() -> UnauthenticatedError:
-    return UnauthenticatedError("This chat link is not valid.", reason="guest_link_invalid")
+    return UnauthenticatedError(
+        gettext_lazy("This chat link is not valid."), reason="guest_link_invalid"
+    )
 
 
 def _guest_unknown() -> UnauthenticatedError:
     return UnauthenticatedError(
-        "This guest is unknown here (or was merged into a signed-in person).",
+        gettext_lazy("This guest is unknown here (or was merged into a signed-in person)."),
         reason="guest_unknown",
     )
 
@@ -401,9 +415,9 @@ def guest_link_create(
     """
     require_admin(admin)
     if not name_clean(name):
-        raise InvalidInputError("name", "Give the guest's name.")
+        raise InvalidInputError("name", gettext_lazy("Give the guest's name."))
     if send_email and not email_clean(email):
-        raise InvalidInputError("email", "Give an email address to send the link to.")
+        raise InvalidInputError("email", gettext_lazy("Give an email address to send the link to."))
     with transaction.atomic():
         invited = guest_invite(admin=admin, name=name, email=email)
         link = guest_link_make(invited.contact)

@@ -21,6 +21,7 @@ import jwt
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext_lazy
 
 from chats.errors import UnauthenticatedError
 
@@ -28,6 +29,7 @@ ALGORITHM = "HS256"
 TOKEN_TYPE = "desk-embed"
 KEY_SALT = "desk.chats.embed.tokens"
 MAX_TOKEN_CHARS = 2048
+PERSON_GONE = gettext_lazy("This desk token's person no longer exists.")
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,8 @@ def desk_token_user_pk(token: object) -> int:
             )
         except jwt.ExpiredSignatureError:
             raise UnauthenticatedError(
-                "The desk token has expired; exchange the identity again.", reason="token_expired"
+                gettext_lazy("The desk token has expired; exchange the identity again."),
+                reason="token_expired",
             ) from None
         except jwt.InvalidSignatureError:
             continue
@@ -75,9 +78,7 @@ def desk_token_user(token: object) -> User:
     """The active contact user `token` names (one query); UnauthenticatedError otherwise."""
     user = contact_user(desk_token_user_pk(token))
     if user is None:
-        raise UnauthenticatedError(
-            "This desk token's person no longer exists.", reason="token_invalid"
-        )
+        raise UnauthenticatedError(PERSON_GONE, reason="token_invalid")
     return user
 
 
@@ -94,4 +95,6 @@ def _key(secret: str | bytes) -> bytes:
 
 
 def _invalid() -> UnauthenticatedError:
-    return UnauthenticatedError("The desk token is not valid.", reason="token_invalid")
+    return UnauthenticatedError(
+        gettext_lazy("The desk token is not valid."), reason="token_invalid"
+    )

@@ -10,7 +10,9 @@ take it. Messages from the channel layer are routed by type through LAYER_HANDLE
 leaves with its attachments' URLs signed for the socket's own user (`send_event`).
 
 Bad input is answered with an `error` event built from chats.errors's table, and the socket stays
-open; no exception closes it.
+open; no exception closes it. Each frame is handled in the socket's language (`lang` in its URL, the
+language cookie, Accept-Language: desk.i18n.scope_language), so an error's `detail` is written in
+it; its `code` never changes.
 """
 
 from __future__ import annotations
@@ -22,13 +24,15 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from importlib import import_module
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from channels.auth import get_user
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.utils import translation
+from django.utils.translation import gettext, gettext_lazy, ngettext
 
 from chats import access, presence, ratelimit
 from chats.attachments.links import sign_event
@@ -53,7 +57,11 @@ from chats.realtime.protocol import (
     user_group,
 )
 from desk import metrics
+from desk.i18n import scope_language
 from desk.runtime.database import database_sync_to_async
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +79,13 @@ KEEPALIVE_INTERVAL = 600.0
 
 Handler = Callable[[dict[str, Any]], Awaitable[None]]
 
+INTERNAL_ERROR_DETAIL = gettext_lazy("Something went wrong on our side; try again.")
+# An action only the other side of the chat may take.
+ONLY_ROLE_DETAIL = {
+    Role.USER: gettext_lazy("Only the chat's user can %(action)s."),
+    Role.ADMIN: gettext_lazy("Only the chat's admin can %(action)s."),
+}
+
 # Channel-layer message type -> the SocketConsumer method that handles it.
 LAYER_HANDLERS = {
     LAYER_EVENT: "on_group_event",
@@ -84,7 +99,7 @@ class SocketError(DeskError):
     `error` event. Only sockets have frames, so each carries its own code; its status stays the
     table's 400 for bad input."""
 
-    def __init__(self, code: ErrorCode, detail: str, *, field: str | None = None) -> None:
+    def __init__(self, code: ErrorCode, detail: StrOrPromise, *, field: str | None = None) -> None:
         super().__init__(detail)
         self.code = code
         self.field = field
@@ -112,6 +127,8 @@ class SocketConsumer(AsyncWebsocketConsumer):
     # socket authenticated by a desk token, access.NO_SESSION: no logout ever names it.
     session_mark: str
     slot_held: bool
+    # What the socket's error details are written in (desk.i18n.scope_language).
+    language: str
 
     async def authorize(self, user: User) -> list[str]:
         """Check `user` may open this socket; set what it needs; return the groups to join."""
@@ -147,6 +164,7 @@ class SocketConsumer(AsyncWebsocketConsumer):
         self.counted_open = False
         self.keepalive = None
         self.slot_held = False
+        self.language = scope_language(self.scope)
         if self.token_authenticated:
             self.session_mark = access.NO_SESSION
         else:
@@ -284,9 +302,15 @@ class SocketConsumer(AsyncWebsocketConsumer):
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if self.closed:
             return
+        # The language is the socket task's own (asgiref's Local is a context variable), and the
+        # services' threads inherit it: whatever a frame's handling writes is in it.
+        with translation.override(self.language):
+            await self.take_frame(text_data, bytes_data)
+
+    async def take_frame(self, text_data: str | None, bytes_data: bytes | None) -> None:
         request_id = None
         try:
-            await ratelimit.take(ratelimit.SOCKET_FRAMES, self.user.pk, "frames")
+            await ratelimit.take(ratelimit.SOCKET_FRAMES, self.user.pk)
             frame = parse_frame(text_data, bytes_data)
             request_id = request_id_of(frame)
             handler = self.handler_for(frame.get("action"))
@@ -303,9 +327,7 @@ class SocketConsumer(AsyncWebsocketConsumer):
                 )
                 await self.send_event(
                     error_event(
-                        ErrorCode.INTERNAL_ERROR,
-                        "Something went wrong on our side; try again.",
-                        request_id=request_id,
+                        ErrorCode.INTERNAL_ERROR, str(INTERNAL_ERROR_DETAIL), request_id=request_id
                     )
                 )
                 return
@@ -329,13 +351,20 @@ class SocketConsumer(AsyncWebsocketConsumer):
     def handler_for(self, action: Any) -> Handler:
         roles = self.actions.get(action) if isinstance(action, str) else None
         if roles is None:
-            known = ", ".join(sorted(self.actions)) or "none on this socket"
-            raise SocketError(
-                ErrorCode.UNKNOWN_ACTION, f"Unknown action {action!r}; actions: {known}."
-            )
+            if self.actions:
+                detail = gettext("Unknown action %(action)s; actions: %(known)s.") % {
+                    "action": repr(action),
+                    "known": ", ".join(sorted(self.actions)),
+                }
+            else:
+                detail = gettext("Unknown action %(action)s; this socket takes none.") % {
+                    "action": repr(action)
+                }
+            raise SocketError(ErrorCode.UNKNOWN_ACTION, detail)
         if self.role not in roles:
-            sides = " or ".join(sorted(roles))
-            raise SocketError(ErrorCode.FORBIDDEN, f"Only the chat's {sides} can {action}.")
+            # Two sides, so the other one: the only role that may.
+            detail = ONLY_ROLE_DETAIL[min(roles)] % {"action": action}
+            raise SocketError(ErrorCode.FORBIDDEN, detail)
         handler: Handler = getattr(self, action)
         return handler
 
@@ -373,11 +402,18 @@ class SocketConsumer(AsyncWebsocketConsumer):
 def parse_frame(text_data: str | None, bytes_data: bytes | None) -> dict[str, Any]:
     if text_data is None:
         raise SocketError(
-            ErrorCode.BINARY_NOT_SUPPORTED, "Send actions as JSON text frames, not binary."
+            ErrorCode.BINARY_NOT_SUPPORTED,
+            gettext("Send actions as JSON text frames, not binary."),
         )
     if len(text_data) > MAX_FRAME_CHARS:
         raise SocketError(
-            ErrorCode.FRAME_TOO_LARGE, f"A frame may hold at most {MAX_FRAME_CHARS} characters."
+            ErrorCode.FRAME_TOO_LARGE,
+            ngettext(
+                "A frame may hold at most %(count)s character.",
+                "A frame may hold at most %(count)s characters.",
+                MAX_FRAME_CHARS,
+            )
+            % {"count": MAX_FRAME_CHARS},
         )
     try:
         frame = json.loads(text_data)
@@ -386,7 +422,9 @@ def parse_frame(text_data: str | None, bytes_data: bytes | None) -> dict[str, An
         frame = None
     if not isinstance(frame, dict):
         raise SocketError(
-            ErrorCode.INVALID_JSON, 'A frame must be a JSON object such as {"action": "sync"}.'
+            ErrorCode.INVALID_JSON,
+            gettext("A frame must be a JSON object such as %(example)s.")
+            % {"example": '{"action": "sync"}'},
         )
     return frame
 

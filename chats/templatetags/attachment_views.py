@@ -13,7 +13,11 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from babel.numbers import format_decimal
 from django import template
+from django.conf import settings
+from django.utils import translation
+from django.utils.translation import gettext_lazy, ngettext
 
 from chats import selectors
 from chats.attachments.links import attachment_links
@@ -23,7 +27,12 @@ register = template.Library()
 
 # The box an image preview fits in, in CSS pixels (PREVIEW_BOX in widget.js).
 PREVIEW_BOX = 240
-SIZE_UNITS = ("KB", "MB", "GB")
+SIZE_UNITS = (
+    # Translators: a file's size in kilobytes, megabytes or gigabytes (1 KB is 1,024 bytes).
+    gettext_lazy("%(size)s KB"),
+    gettext_lazy("%(size)s MB"),
+    gettext_lazy("%(size)s GB"),
+)
 
 
 @dataclass(frozen=True)
@@ -47,21 +56,27 @@ class AttachmentView:
         return bool(self.thumbnail_url) and bool(self.width) and bool(self.height)
 
 
+def _digits(value: float) -> str:
+    """The number as Intl.NumberFormat writes it with at most one decimal and no grouping:
+    "4.7", "4,7" in German."""
+    language = translation.get_language() or settings.LANGUAGE_CODE
+    return format_decimal(value, format="0.#", locale=language.replace("-", "_"))
+
+
 def file_size(size: int) -> str:
-    """ "312 bytes", "4.7 KB", "48 KB", "1.2 MB": DeskLive.size, digit for digit."""
+    """ "312 bytes", "4.7 KB", "48 KB", "1.2 MB": DeskLive.size, digit for digit, in the active
+    language ("4,7 KB" in German)."""
     if size < 1024:
-        return "1 byte" if size == 1 else f"{size} bytes"
+        return ngettext("%(count)s byte", "%(count)s bytes", size) % {"count": _digits(size)}
     value = size / 1024
     unit = 0
     while value >= 1024 and unit < len(SIZE_UNITS) - 1:
         value /= 1024
         unit += 1
-    if value < 10:
-        # Rounded half up, as widget.js rounds (Python's round() would go to the even digit).
-        tenths = math.floor(value * 10 + 0.5)
-        number = f"{tenths // 10}.{tenths % 10}" if tenths % 10 else str(tenths // 10)
-        return f"{number} {SIZE_UNITS[unit]}"
-    return f"{math.floor(value + 0.5)} {SIZE_UNITS[unit]}"
+    # Rounded half up, as widget.js rounds (Python's round() would go to the even digit): to
+    # tenths below 10, to units above.
+    rounded = math.floor(value * 10 + 0.5) / 10 if value < 10 else math.floor(value + 0.5)
+    return str(SIZE_UNITS[unit]) % {"size": _digits(rounded)}
 
 
 def file_kind(name: str) -> str:

@@ -23,7 +23,7 @@ from django.contrib.auth import middleware as auth
 from django.contrib.messages import middleware as messages
 from django.contrib.sessions import middleware as sessions
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
-from django.middleware import clickjacking, common, csp, csrf, security
+from django.middleware import clickjacking, common, csp, csrf, locale, security
 from django.utils.deprecation import MiddlewareMixin
 
 
@@ -54,6 +54,10 @@ class SecurityMiddleware(InlineHooks, security.SecurityMiddleware):
 
 
 class CommonMiddleware(InlineHooks, common.CommonMiddleware):
+    pass
+
+
+class LocaleMiddleware(InlineHooks, locale.LocaleMiddleware):
     pass
 
 

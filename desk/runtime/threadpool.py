@@ -40,8 +40,11 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import IO, Any
 
 from asgiref.sync import ThreadSensitiveContext
+from django.utils import translation
+from django.utils.translation import gettext, gettext_noop
 
 from chats.errors import UnavailableError
+from desk import i18n
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -58,8 +61,16 @@ REPLAY_CHUNK = 64 * 1024
 
 logger = logging.getLogger(__name__)
 
-BODY_TIMEOUT_DETAIL = "The request body did not arrive in time."
-BODY_TOO_LARGE_DETAIL = "The request body is larger than the {limit} bytes allowed."
+# Marked for the catalogs; written out in the request's language when refused (these requests
+# never reach Django's LocaleMiddleware, so the language is read from the request here).
+BODY_TIMEOUT_DETAIL = gettext_noop("The request body did not arrive in time.")
+BODY_TOO_LARGE_DETAIL = gettext_noop("The request body is larger than the %(limit)s bytes allowed.")
+
+
+def body_too_large_detail(limit: int | None) -> str:
+    """The 413's words for a body over `limit` bytes, in the active language (desk/api.py
+    answers the same for a body Django itself found too large)."""
+    return gettext(BODY_TOO_LARGE_DETAIL) % {"limit": limit}
 
 
 async def answer(
@@ -136,18 +147,21 @@ class RequestThreadPool:
             return
         limit = self._body_limit(scope)
         if self._declared_too_large(scope, limit):
-            await self._refuse(scope, send, 413, self._too_large_detail(scope, limit), close=True)
+            too_large = functools.partial(self._too_large_detail, scope, limit)
+            await self._refuse(scope, send, 413, too_large, close=True)
             return
         with tempfile.SpooledTemporaryFile(max_size=BODY_IN_MEMORY) as body:
             try:
                 async with asyncio.timeout(self.body_timeout):
                     complete = await self._read_body(receive, body, limit)
             except TimeoutError:
-                await self._refuse(scope, send, 408, BODY_TIMEOUT_DETAIL, close=True)
+                await self._refuse(
+                    scope, send, 408, functools.partial(gettext, BODY_TIMEOUT_DETAIL), close=True
+                )
                 return
             except BodyTooLargeError:
-                detail = self._too_large_detail(scope, limit)
-                await self._refuse(scope, send, 413, detail, close=True)
+                too_large = functools.partial(self._too_large_detail, scope, limit)
+                await self._refuse(scope, send, 413, too_large, close=True)
                 return
             if not complete:
                 return  # The client went away; nobody is left to answer.
@@ -166,7 +180,11 @@ class RequestThreadPool:
                 )
                 busy = UnavailableError()
                 await self._refuse(
-                    scope, send, busy.status, busy.detail, retry_after=busy.retry_after_header
+                    scope,
+                    send,
+                    busy.status,
+                    lambda: busy.detail,
+                    retry_after=busy.retry_after_header,
                 )
                 return
             try:
@@ -207,19 +225,22 @@ class RequestThreadPool:
     def _too_large_detail(self, scope: Scope, limit: int | None) -> str:
         if self.too_large_detail is not None:
             return self.too_large_detail(scope.get("path", ""))
-        return BODY_TOO_LARGE_DETAIL.format(limit=limit)
+        return body_too_large_detail(limit)
 
     async def _refuse(
         self,
         scope: Scope,
         send: Send,
         status: int,
-        detail: str,
+        written: Callable[[], str],
         *,
         close: bool = False,
         retry_after: str | None = None,
     ) -> None:
-        """Answer without Django: its middleware never sees these requests."""
+        """Answer without Django: its middleware never sees these requests. `written()` gives
+        the detail, called in the request's language."""
+        with translation.override(i18n.scope_language(scope)):
+            detail = written()
         if self.api_prefix is not None and scope.get("path", "").startswith(self.api_prefix()):
             content, kind = json.dumps({"detail": detail}).encode(), b"application/json"
         else:

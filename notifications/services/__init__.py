@@ -8,6 +8,7 @@
 - preferences: unsubscribing, and addresses suppressed after a bounce or a complaint
 - inbound: replies by email, posted to the chat or recorded as ignored
 - staff_alerts: emailing staff about a person's message nobody opened or answered in time
+- languages: the language of the pages behind an email's links
 """
 
 from notifications.services.click_back import Opened, reply_email_open
@@ -21,6 +22,11 @@ from notifications.services.contact_emails import (
     invitation_email_request,
 )
 from notifications.services.inbound import inbound_email_receive
+from notifications.services.languages import (
+    confirm_link_language,
+    open_link_language,
+    preference_language,
+)
 from notifications.services.preferences import (
     address_normalize,
     address_suppress,
@@ -45,6 +51,7 @@ from notifications.services.staff_alerts import (
     staff_alert_scope_set,
     staff_alerts_move,
     staff_alerts_sweep,
+    staff_reader_record,
 )
 
 __all__ = [
@@ -58,6 +65,7 @@ __all__ = [
     "address_confirm",
     "address_normalize",
     "address_suppress",
+    "confirm_link_language",
     "confirmation_email_request",
     "contact_email_deliver",
     "contact_emails_sweep",
@@ -65,7 +73,9 @@ __all__ = [
     "email_unsubscribe",
     "inbound_email_receive",
     "invitation_email_request",
+    "open_link_language",
     "preference_by_token",
+    "preference_language",
     "reply_email_claim",
     "reply_email_deliver",
     "reply_email_open",
@@ -78,5 +88,6 @@ __all__ = [
     "staff_alert_scope_set",
     "staff_alerts_move",
     "staff_alerts_sweep",
+    "staff_reader_record",
     "tracking_event_record",
 ]

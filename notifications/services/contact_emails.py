@@ -22,7 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from chats.embed.services import guest_email_confirm, guest_link_make
-from chats.models import Contact
+from chats.models import Contact, SupportChat
 from notifications import emails, links
 from notifications.models import (
     ContactEmail,
@@ -122,6 +122,10 @@ def contact_email_deliver(*, email_id: uuid.UUID) -> Delivery:
     confirmation = email.kind == ContactEmailKind.CONFIRMATION
     # A guest gave the address on the host's site; a guest link opens desk's own page.
     site_url = links.contact_site_url() if confirmation else settings.SITE_URL
+    # Written in the language the guest chats in, once known (a guest invited by support has
+    # not said yet: the settings').
+    chat = SupportChat.objects.filter(user_id=contact.user_id).values("language", "time_zone")
+    reader = chat.first() or {"language": "", "time_zone": ""}
     content = emails.ContactEmailContent(
         to=email.to_address,
         name=contact.name,
@@ -129,6 +133,8 @@ def contact_email_deliver(*, email_id: uuid.UUID) -> Delivery:
         site_name=links.host_of(site_url),
         message_id=links.contact_email_message_id(email.id),
         metadata={"desk_contact_email": str(email.id)},
+        language=reader["language"],
+        time_zone=reader["time_zone"],
     )
 
     def build() -> EmailMultiAlternatives:

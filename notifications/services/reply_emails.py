@@ -190,6 +190,10 @@ def reply_email_deliver(*, email_id: uuid.UUID) -> Delivery:
                 metadata={"desk_reply_email": str(email.id)},
                 reply_to=links.reply_address(email.chat_id),
                 attachments=replies.files,
+                sent_at=replies.sent_at,
+                # As the person's widget last stated them (empty: the settings').
+                language=email.chat.language,
+                time_zone=email.chat.time_zone,
             )
         ),
     )
@@ -203,10 +207,12 @@ def reply_email_deliver(*, email_id: uuid.UUID) -> Delivery:
 @dataclass(frozen=True)
 class UnreadReplies:
     """The email's replies still unread, oldest first, with parallel lists of who wrote each
-    (their `sender_name`, "" for Support as one voice) and the names of each one's files."""
+    (their `sender_name`, "" for Support as one voice), when, and the names of each one's
+    files."""
 
     texts: list[str] = field(default_factory=list)
     authors: list[str] = field(default_factory=list)
+    sent_at: list[datetime] = field(default_factory=list)
     files: list[list[str]] = field(default_factory=list)
 
 
@@ -216,14 +222,15 @@ def _unread_replies(email: ReplyEmail) -> UnreadReplies:
         SupportMessage.objects.filter(email_decision__email=email)
         .unread_replies()
         .order_by("created_at", "id", "attachments__created_at", "attachments__id")
-        .values_list("id", "content", "sender_name", "attachments__name")
+        .values_list("id", "content", "sender_name", "created_at", "attachments__name")
     )
     replies = UnreadReplies()
     previous = None
-    for message_id, content, author, name in rows:
+    for message_id, content, author, created_at, name in rows:
         if message_id != previous:
             replies.texts.append(content)
             replies.authors.append(author)
+            replies.sent_at.append(created_at)
             replies.files.append([])
             previous = message_id
         if name is not None:

@@ -22,11 +22,13 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 
 from chats.errors import InvalidInputError, NotFoundError
 from chats.models import Contact, SenderType, SupportChat, SupportMessage
@@ -54,6 +56,9 @@ from notifications.services.sending import (
 
 logger = logging.getLogger(__name__)
 
+# Translators: how a staff alert names a guest who gave neither a name nor an address.
+A_GUEST = gettext_lazy("a guest")
+
 
 # --- preferences ---------------------------------------------------------------------------------
 
@@ -67,10 +72,28 @@ def staff_alert_scope_set(*, staff: User, scope: object) -> StaffAlertScope:
     """Record the staff member's choice; `scope` as the edge received it (InvalidInputError)."""
     if scope not in StaffAlertScope.values:
         choices = ", ".join(StaffAlertScope.values)
-        raise InvalidInputError("scope", f"scope must be one of: {choices}.")
+        raise InvalidInputError(
+            "scope", gettext("scope must be one of: %(choices)s.") % {"choices": choices}
+        )
     chosen = StaffAlertScope(scope)
     StaffAlertPreference.objects.update_or_create(user=staff, defaults={"scope": chosen})
     return chosen
+
+
+def staff_reader_record(*, staff: User, language: str, time_zone: str | None = None) -> None:
+    """Remember the language (and, when stated, the time zone) of the staff member's dashboard:
+    their alerts are written in it. Two queries, and a write only when something changed."""
+    fields = (
+        {"language": language}
+        if time_zone is None
+        else {
+            "language": language,
+            "time_zone": time_zone,
+        }
+    )
+    changed = StaffAlertPreference.objects.filter(user=staff).exclude(**fields).update(**fields)
+    if not changed:
+        StaffAlertPreference.objects.get_or_create(user=staff, defaults=fields)
 
 
 def _recipients(chat: SupportChat) -> QuerySet[User]:
@@ -196,40 +219,50 @@ def staff_alert_deliver(*, email_id: uuid.UUID) -> Delivery:
     messages = list(
         SupportMessage.objects.filter(staff_alert_decision__alert=email.alert_id)
         .order_by("created_at", "id")
-        .values_list("content", flat=True)
+        .values_list("content", "created_at")
     )
+    reader = (
+        StaffAlertPreference.objects.filter(user=email.staff_id)
+        .values("language", "time_zone")
+        .first()
+    ) or {"language": "", "time_zone": ""}
     chat_url = settings.SITE_URL + reverse("chats:detail", args=[chat.id])
-    delivery = email_send(
-        StaffAlertEmail,
-        email,
-        address=email.to_address,
-        build=lambda: emails.staff_alert_build(
-            emails.StaffAlertContent(
-                to=email.to_address,
-                name=email.staff.first_name,
-                person=person_label(chat.user),
-                messages=messages,
-                chat_url=chat_url,
-                preferences_url=settings.SITE_URL + reverse("chats:list"),
-                site_name=links.host_of(settings.SITE_URL),
-                message_id=links.email_message_id(email.id),
-                metadata={"desk_staff_alert_email": str(email.id)},
+
+    def build() -> EmailMultiAlternatives:
+        # The content too is made in the staff member's language ("a guest").
+        with emails.reader_locale(reader["language"], reader["time_zone"]):
+            return emails.staff_alert_build(
+                emails.StaffAlertContent(
+                    to=email.to_address,
+                    name=email.staff.first_name,
+                    person=person_label(chat.user),
+                    messages=[content for content, _ in messages],
+                    sent_at=[created_at for _, created_at in messages],
+                    chat_url=chat_url,
+                    preferences_url=settings.SITE_URL + reverse("chats:list"),
+                    site_name=links.host_of(settings.SITE_URL),
+                    message_id=links.email_message_id(email.id),
+                    metadata={"desk_staff_alert_email": str(email.id)},
+                    language=reader["language"],
+                    time_zone=reader["time_zone"],
+                )
             )
-        ),
-    )
+
+    delivery = email_send(StaffAlertEmail, email, address=email.to_address, build=build)
     if delivery.outcome is Outcome.SENT:
         logger.info("staff alert email %s: sent to staff %s", email_id, email.staff_id)
     return delivery
 
 
 def person_label(user: User) -> str:
-    """How a staff alert names the person: their name, else their email, else "a guest"."""
+    """How a staff alert names the person: their name, else their email, else "a guest" (in the
+    active language: staff_alert_deliver calls it in the staff member's)."""
     try:
         contact: Contact | None = user.contact
     except Contact.DoesNotExist:
         contact = None
     if contact is not None:
-        return contact.name or contact.email or user.email or "a guest"
+        return contact.name or contact.email or user.email or str(A_GUEST)
     return user.get_full_name() or user.email or user.get_username()
 
 

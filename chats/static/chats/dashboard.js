@@ -13,6 +13,10 @@
  *   events), the number of unread chats in the tab's title (GET /api/admin/unread), and, once
  *   the admin turns them on, a desktop notification with a short tone for a user's message while
  *   the tab is hidden. The list also saves the admin's choice of staff alert emails.
+ * - Both speak the page's language (its catalog is embedded in the page; DeskLive.i18n): every
+ *   text here goes through gettext, and dates and times are Intl's, in the reader's time zone (a
+ *   chat's messages are grouped by the reader's days, not the server's). The topbar's language
+ *   switcher is sent as soon as it changes.
  */
 (() => {
   "use strict";
@@ -35,59 +39,113 @@
 
   // --- Texts -------------------------------------------------------------------------------------
 
+  // The page's language before a word is written: its catalog is embedded in the page (base.html,
+  // desk.i18n.catalog), so nothing is fetched and nothing shows in English first.
+  const catalog = document.getElementById("desk-i18n");
+  if (catalog) D.i18n.use(JSON.parse(catalog.textContent));
+  const { gettext, ngettext, pgettext, interpolate } = D.i18n;
+
   // Everything this script writes for people to read (the templates hold the rest), in one place.
   const TEXTS = {
     // The connection's indicator, and the banner under the topbar.
     states: {
-      connecting: "Connecting…",
-      connected: "Live",
-      reconnecting: "Reconnecting…",
-      offline: "Offline",
+      connecting: gettext("Connecting…"),
+      connected: pgettext("the dashboard's connection", "Live"),
+      reconnecting: gettext("Reconnecting…"),
+      offline: pgettext("the dashboard's connection", "Offline"),
     },
     banners: {
-      reconnecting: "Reconnecting… updates may be delayed.",
-      offline: "Offline: live updates are paused. Still trying to reconnect.",
+      reconnecting: gettext("Reconnecting… updates may be delayed."),
+      offline: gettext("Offline: live updates are paused. Still trying to reconnect."),
     },
     refusals: {
-      4401: "Your session has ended: sign in again to see live updates.",
-      4403: "You are no longer allowed to see this.",
-      4404: "This chat no longer exists.",
+      4401: gettext("Your session has ended: sign in again to see live updates."),
+      4403: gettext("You are no longer allowed to see this."),
+      4404: gettext("This chat no longer exists."),
     },
-    signIn: "Sign in",
-    noConnection: "No connection to the server. Try again.",
-    failed: (status) => `Something went wrong (${status}). Try again.`,
+    signIn: gettext("Sign in"),
+    noConnection: gettext("No connection to the server. Try again."),
+    failed: (status) =>
+      // Translators: status is an HTTP status code, such as 500.
+      interpolate(gettext("Something went wrong (%(status)s). Try again."), { status }),
     // The list.
-    anonymous: "Anonymous",
-    unread: "(unread)",
-    messages: (count) => count + (count === 1 ? " message" : " messages"),
-    supportSaid: "Support: ",
-    noMessages: "No messages yet",
-    listNotLoaded: (reason) => "Could not load the latest chats: " + reason,
-    loading: "Loading…",
-    loadMore: "Load more",
-    worksUntil: (date) => "Works until " + date + ".",
-    copy: "Copy",
-    copied: "Copied",
-    saving: "Saving…",
-    saved: "Saved",
+    anonymous: gettext("Anonymous"),
+    unread: gettext("(unread)"),
+    messages: (count) =>
+      // Translators: how many messages a chat has, on its card in the list.
+      interpolate(ngettext("%(count)s message", "%(count)s messages", count), {
+        count: D.number(count),
+      }),
+    // Before the preview of a chat whose last message is support's ("Support: Thanks!").
+    supportSaid: pgettext("the last message was support's", "Support:") + " ",
+    noMessages: gettext("No messages yet"),
+    listNotLoaded: (reason) =>
+      // Translators: reason is why, such as "No connection to the server. Try again."
+      interpolate(gettext("Could not load the latest chats: %(reason)s"), { reason }),
+    loading: gettext("Loading…"),
+    loadMore: gettext("Load more"),
+    // Translators: when is a date and time, such as "Monday, February 9, 2:05 PM".
+    worksUntil: (when) => interpolate(gettext("Works until %(when)s."), { when }),
+    copy: gettext("Copy"),
+    copied: gettext("Copied"),
+    saving: gettext("Saving…"),
+    saved: gettext("Saved"),
     // A chat.
-    support: "Support",
-    online: "Online",
-    offline: "Offline",
-    sent: "Sent",
-    readAt: (time) => "Read " + time,
-    notSent: (reason) => "Not sent: " + reason,
-    mergedNotLoaded: (reason) => "Could not load the merged messages: " + reason,
-    archive: "Archive",
-    restore: "Restore",
+    support: pgettext("who wrote a reply", "Support"),
+    online: gettext("Online"),
+    offline: pgettext("the person", "Offline"),
+    sent: pgettext("a reply not read yet", "Sent"),
+    // Translators: time is when the person read the reply, such as "14:05".
+    readAt: (time) => interpolate(gettext("Read %(time)s"), { time }),
+    // Translators: reason is why the reply was refused, such as "Messages cannot be empty."
+    notSent: (reason) => interpolate(gettext("Not sent: %(reason)s"), { reason }),
+    mergedNotLoaded: (reason) =>
+      // Translators: a guest's chat joined the chat of the person they signed in as.
+      interpolate(gettext("Could not load the merged messages: %(reason)s"), { reason }),
+    archive: gettext("Archive"),
+    restore: gettext("Restore"),
+    // Day headings in a chat.
+    today: gettext("Today"),
+    yesterday: gettext("Yesterday"),
     // Desktop notifications.
-    notificationsOff: "Turn on desktop notifications",
-    notificationsOn: "Desktop notifications on",
-    notificationsBlocked: "Notifications are blocked in your browser settings",
-    soundOn: "Sound on",
-    soundOff: "Sound off",
-    newMessageFrom: (person) => `New message from ${person}`,
+    notificationsOff: gettext("Turn on desktop notifications"),
+    notificationsOn: gettext("Desktop notifications on"),
+    notificationsBlocked: gettext("Notifications are blocked in your browser settings"),
+    soundOn: gettext("Sound on"),
+    soundOff: gettext("Sound off"),
+    // Translators: the title of a desktop notification; person is a name or an email address.
+    newMessageFrom: (person) => interpolate(gettext("New message from %(person)s"), { person }),
   };
+
+  // --- Days and times, in the reader's language and time zone ------------------------------------
+
+  const pad = (number) => String(number).padStart(2, "0");
+
+  // The day of a moment in the browser's time zone, "2026-01-29": what a chat's messages are
+  // grouped by (the server's pages group them by its own days, in UTC).
+  function dayKey(moment) {
+    const at = new Date(moment);
+    return `${at.getFullYear()}-${pad(at.getMonth() + 1)}-${pad(at.getDate())}`;
+  }
+
+  // A day's heading: "Today", "Yesterday", else Intl's long date ("Thursday, January 29"), with
+  // its year when that is not this one.
+  function dayLabel(key) {
+    const now = new Date();
+    if (key === dayKey(now)) return TEXTS.today;
+    if (key === dayKey(new Date(now.getFullYear(), now.getMonth(), now.getDate() - 1))) {
+      return TEXTS.yesterday;
+    }
+    const [year, month, date] = key.split("-").map(Number);
+    const noon = new Date(year, month - 1, date, 12);
+    if (year === now.getFullYear()) return D.day(noon);
+    return new Intl.DateTimeFormat(D.i18n.language, {
+      weekday: "long",
+      year: "numeric",
+      month: "long",
+      day: "numeric",
+    }).format(noon);
+  }
 
   // --- Connection state, shown on both pages -----------------------------------------------------
 
@@ -141,6 +199,16 @@
     return TEXTS.failed(error.status);
   }
 
+  // --- The dashboard's language: the topbar's switcher, on both pages ----------------------------
+
+  // Django's set_language form (base.html), sent as soon as another language is chosen; its button
+  // is for a page without this script. The choice is a cookie, which the pages, REST and the
+  // sockets all read.
+  function languageSwitcher(form) {
+    $("[data-language-submit]", form).hidden = true;
+    $("[data-language-select]", form).addEventListener("change", () => form.requestSubmit());
+  }
+
   // --- Unread chats in the tab's title, on both pages --------------------------------------------
 
   // Changes come in bursts (a message, then its chat viewed): one question for the burst.
@@ -166,7 +234,7 @@
         .then(
           (answer) => {
             const count = answer.unread_chats;
-            document.title = count > 0 ? `(${count}) ${title}` : title;
+            document.title = count > 0 ? `(${D.number(count)}) ${title}` : title;
           },
           // The title keeps the last count it had; the next change asks again.
           () => {}
@@ -644,6 +712,11 @@
     if (guestLink) guestLinkPanel(guestLink, chatUrlOf);
     staffAlerts($("[data-staff-alerts]"));
 
+    // The server wrote each card's count: again here, in the reader's numbers and plural forms.
+    for (const card of cards()) {
+      const count = card.getAttribute("data-count");
+      if (count) setCount(card, Number(count));
+    }
     D.keepRelativeTimes(list);
     D.socket({
       path: "/ws/admin/notifications/",
@@ -705,7 +778,16 @@
     const result = $("[data-guest-link-result]", panel);
     const url = $("[data-guest-link-url]", panel);
     const copy = $("[data-guest-link-copy]", panel);
+    const expiry = $("[data-guest-link-expiry]", panel);
     const inputs = { name: form.elements.name, email: form.elements.email };
+
+    // Until when the link works, in the reader's language and time zone.
+    function showExpiry(iso) {
+      expiry.setAttribute("data-expires-at", iso);
+      D.text(expiry, TEXTS.worksUntil(D.dateTime(iso)));
+    }
+    // A link the server showed (the form sent without this script) says it in the server's zone.
+    if (expiry.getAttribute("data-expires-at")) showExpiry(expiry.getAttribute("data-expires-at"));
 
     function showError(fieldName, message) {
       for (const name of Object.keys(inputs)) {
@@ -742,10 +824,7 @@
         .then(
           (link) => {
             url.value = link.url;
-            D.text(
-              $("[data-guest-link-expiry]", panel),
-              TEXTS.worksUntil(new Date(link.expires_at).toLocaleString())
-            );
+            showExpiry(link.expires_at);
             $("[data-guest-link-chat]", panel).href = chatUrlOf(link.chat_id);
             result.hidden = false;
             inputs.name.value = "";
@@ -830,7 +909,10 @@
     function setReadState(item, readAt) {
       const state = field(item, "read-state");
       D.text(state, readAt ? TEXTS.readAt(D.time(readAt)) : TEXTS.sent);
-      if (readAt) state.setAttribute("data-read", "true");
+      if (readAt) {
+        state.setAttribute("data-read", "true");
+        state.setAttribute("data-read-at", readAt);
+      }
     }
 
     function messageItem(message) {
@@ -859,50 +941,81 @@
       return item;
     }
 
-    function daySection(label, beforeSection) {
+    // A day's section: `key` the reader's day ("2026-01-29", dayKey), headed "Today" or its date.
+    function daySection(key, beforeSection) {
       const section = fromTemplate("day-template");
-      section.setAttribute("data-day", label);
-      D.text(section.querySelector("h2 span"), label);
+      section.setAttribute("data-day", key);
+      D.text(section.querySelector("h2 span"), dayLabel(key));
       days.insertBefore(section, beforeSection || null);
       return section;
     }
 
-    // Messages usually arrive in order and go at the end; a catch-up answer may bring older
-    // ones after newer live events, and "Load earlier" brings older ones: each goes in its place.
-    function add(message) {
-      if (seen[message.id]) return renewFiles(message);
-      seen[message.id] = true;
-      const follow = atBottom() || message.sender_type === "admin";
-      const item = messageItem(message);
-      const label = D.day(message.created_at);
-      const at = stamp(message.created_at);
+    // "Today" is "Yesterday" after the reader's midnight.
+    function relabelDays() {
+      for (const section of days.querySelectorAll(".day")) {
+        const heading = section.querySelector("h2 span");
+        const label = dayLabel(section.getAttribute("data-day"));
+        if (heading.textContent !== label) D.text(heading, label);
+      }
+    }
+
+    // Puts a message's item in its place among those shown, by its time, under its day in the
+    // reader's time zone; true if it went at the end. Messages usually arrive in order and go at
+    // the end; a catch-up answer may bring older ones after newer live events, and "Load
+    // earlier" brings older ones: each goes in its place.
+    function place(item, createdAt) {
+      const key = dayKey(createdAt);
+      const at = stamp(createdAt);
       const all = days.querySelectorAll(".message");
       let next = null;
       for (let i = all.length - 1; i >= 0; i--) {
-        if (stamp(all[i].querySelector("time").getAttribute("datetime")) <= at) break;
+        if (stamp(field(all[i], "time").getAttribute("datetime")) <= at) break;
         next = all[i];
       }
       if (!next) {
         let section = days.lastElementChild;
-        if (!section || section.getAttribute("data-day") !== label) section = daySection(label);
+        if (!section || section.getAttribute("data-day") !== key) section = daySection(key);
         section.querySelector("ol").appendChild(item);
       } else {
         const section = next.closest(".day");
-        if (section.getAttribute("data-day") === label) {
+        if (section.getAttribute("data-day") === key) {
           section.querySelector("ol").insertBefore(item, next);
         } else {
           let previous = section.previousElementSibling;
-          if (!previous || previous.getAttribute("data-day") !== label) {
-            previous = daySection(label, section);
+          if (!previous || previous.getAttribute("data-day") !== key) {
+            previous = daySection(key, section);
           }
           previous.querySelector("ol").appendChild(item);
         }
       }
+      return !next;
+    }
+
+    // The server drew the messages under its own days (UTC) with its times: drawn again under
+    // the reader's days, with times and read receipts in the reader's language and time zone.
+    function redrawServerMessages() {
+      const drawn = Array.from(days.querySelectorAll(".message"));
+      days.replaceChildren();
+      for (const item of drawn) {
+        const createdAt = field(item, "time").getAttribute("datetime");
+        D.text(field(item, "time"), D.time(createdAt));
+        if (item.classList.contains("from-admin")) {
+          setReadState(item, field(item, "read-state").getAttribute("data-read-at"));
+        }
+        place(item, createdAt);
+      }
+    }
+
+    function add(message) {
+      if (seen[message.id]) return renewFiles(message);
+      seen[message.id] = true;
+      const follow = atBottom() || message.sender_type === "admin";
+      const atEnd = place(messageItem(message), message.created_at);
       remember(message.id, message.created_at);
       const empty = $("[data-empty]", thread);
       if (empty) empty.hidden = true;
       if (message.sender_type === "user") showTyping(false);
-      if (follow && !next) scrollToEnd();
+      if (follow && atEnd) scrollToEnd();
     }
 
     // A message shown already, in a later payload: its files' URLs are that payload's, signed
@@ -1150,6 +1263,12 @@
 
     // --- wiring
 
+    redrawServerMessages();
+    // Announced from now on: new messages, not the page's own redrawing (without this script the
+    // page is not live, and has nothing to announce).
+    days.setAttribute("aria-live", "polite");
+    setInterval(relabelDays, 60000);
+
     form.addEventListener("submit", (submit) => {
       submit.preventDefault(); // the composer sends; the form's action is the no-JS fallback
     });
@@ -1201,6 +1320,8 @@
     scrollToEnd();
   }
 
+  const switcher = $("[data-language-form]");
+  if (switcher) languageSwitcher(switcher);
   const alerts = desktopAlerts();
   const unread = unreadTitle();
   const list = document.getElementById("chat-list");

@@ -7,6 +7,7 @@
  *   <script src="https://desk.example/static/chats/widget.js" defer         embedded on another
  *           data-desk-url="https://desk.example"                            site, optionally for
  *           data-desk-identity="JWT"></script>                              a signed-in visitor
+ *   data-desk-lang="de"                                                     the reader's language
  *
  * On desk's own pages the widget is the signed-in user's, with the session cookie. With
  * data-desk-url it is embedded on another site (docs/embed.md): it never uses desk's cookies, but
@@ -15,11 +16,22 @@
  * `Authorization: Bearer` and as a websocket subprotocol. data-desk-mode="page" shows the chat
  * full page. window.DeskWidget.identify(token) after a sign-in, .reset() after a sign-out.
  *
+ * The widget speaks the reader's language (docs/embed.md, "Languages"): data-desk-lang, else the
+ * host page's <html lang>, else the browser's languages, among those desk speaks; its catalog
+ * comes from desk before the widget shows a word. Its requests say that language and the
+ * browser's time zone (Accept-Language and X-Desk-Time-Zone; `lang` and `tz` on its socket), so
+ * that what desk writes (errors, emails) is in the same language.
+ *
  * DeskLive:
+ *   i18n                                           the page's language (see "Languages" below)
+ *       {language, direction, supported, pick(tags), use(catalog), load(language, base),
+ *        gettext(msgid), ngettext(singular, plural, n), pgettext(context, msgid),
+ *        interpolate(format, values), headers()}
  *   csrfToken() -> string                          from the csrftoken cookie
- *   api(method, path, body?, remote?) -> Promise<json>
+ *   api(method, path, body?, remote?, {headers}?) -> Promise<json>
  *       rejects with {status, body}; status 0: no answer. remote {url, token}: desk at another
- *       origin, with a desk token (Authorization: Bearer) and no cookies
+ *       origin, with a desk token (Authorization: Bearer) and no cookies; headers: extra ones
+ *       (i18n.headers(): the reader's language and time zone)
  *   socket({path, base, protocols, onEvent, onState, onOpen, onRefused}) -> {send(frame), close()}
  *       send -> bool; base: desk's origin (default this page's); protocols() -> subprotocols, asked
  *       at each connect; states "connected" | "reconnecting" | "offline"; backoff with full
@@ -32,7 +44,9 @@
  *   format(string) -> DocumentFragment             the message with its light formatting (links,
  *                                                  bold, italic, code, lists), built as elements
  *   formatted(element, string)                     the element's content replaced by format()
- *   time(iso) "14:05"; relative(iso) "2 minutes ago"; day(iso) "Monday, January 29"
+ *   in i18n.language (or the browser's own locale of that language) and the browser's time zone:
+ *   time(iso) "14:05"; relative(iso) "2 minutes ago"; day(iso) "Monday, January 29";
+ *   dateTime(iso) "Monday, January 29, 2:05 PM"; number(n) "1,042"
  *   keepRelativeTimes(root) -> stop()              re-renders [data-relative-time] every 30 s
  *   size(bytes) "48 KB"; icon(name, className) -> <svg> ("clip", "file", "close")
  *   attachments(files, {viewer, refresh}) -> {element, update(files)}
@@ -40,7 +54,7 @@
  *       attachments.from(list, ...) takes over a list the server rendered; update(files) puts in
  *       the URLs of a later payload; refresh(id) -> Promise<attachment> renews expiring URLs
  *   lightbox(container) -> {open(file, opener), close(), isOpen()}   the full image, a <dialog>
- *   upload(path, file, {remote, onProgress(loaded, total)}) -> {promise, abort()}
+ *   upload(path, file, {remote, headers, onProgress(loaded, total)}) -> {promise, abort()}
  *       multipart POST (field `file`) with XMLHttpRequest, for its upload progress
  *   attacher({list, notice, button, input, dropZone, dropHint, pasteInto, start, enabled})
  *       the uploads waiting for the next message: picked, pasted or dropped; chips with progress
@@ -56,6 +70,176 @@
 
   // --- DeskLive: the shared library ---------------------------------------------------------------
 
+  // --- Languages: the reader's words, dates and numbers ------------------------------------------
+  //
+  // DeskLive.i18n translates with a catalog from desk (GET /api/i18n/<language>, desk/i18n.py, or
+  // embedded in a dashboard page): {language, direction, messages}. A plural text is keyed by its
+  // singular and maps CLDR plural categories (Intl.PluralRules) to its forms; a text with a
+  // context is keyed "context\u0004msgid". Whatever the catalog lacks stays English.
+  //
+  // Texts are marked for `manage.py catalogs update` (docs/languages.md) by calling the plain
+  // names gettext("..."), ngettext("...", "...", n) and pgettext("context", "...") with
+  // double-quoted literals, whole sentences with named placeholders ("%(name)s", filled by
+  // interpolate()); a `// Translators:` line just before a call is a note for the translators.
+  // Dates, times and numbers are Intl's, in the language and the browser's time zone.
+
+  const LANGUAGES = Object.freeze(["en", "ru", "de", "fr", "es", "ar"]);
+  const RIGHT_TO_LEFT = ["ar"];
+  const CONTEXT_SEPARATOR = "\u0004";
+  const ENGLISH = Object.freeze({ language: "en", direction: "ltr", messages: {} });
+  // A catalog that has not come by then never will: the widget goes on in English.
+  const CATALOG_TIMEOUT = 8000;
+
+  let catalogMessages = {};
+  // The locale Intl writes in: the language, or the browser's own locale of that language.
+  let intlLocale = "en";
+  const formatters = new Map(); // kind and options -> Intl formatter, for intlLocale
+
+  // The first of the tags (BCP 47, best first) desk speaks: exactly, else by its primary subtag
+  // ("de-AT" -> "de"); null if none. The same rule as desk.i18n.language_pick.
+  function languageMatch(tags) {
+    for (const given of [].concat(tags == null ? [] : tags)) {
+      const tag = String(given).trim().toLowerCase().replace(/_/g, "-");
+      if (!tag || tag.length > 35) continue;
+      if (LANGUAGES.includes(tag)) return tag;
+      const primary = tag.split("-")[0];
+      if (LANGUAGES.includes(primary)) return primary;
+    }
+    return null;
+  }
+
+  // The browser's own locale where it is of `language` ("en-GB" writes a 24-hour clock), else the
+  // language itself.
+  function localeOf(language) {
+    const own = [Intl.DateTimeFormat().resolvedOptions().locale].concat(navigator.languages || []);
+    for (const tag of own) {
+      if (!tag || String(tag).toLowerCase().split(/[-_]/)[0] !== language) continue;
+      try {
+        return Intl.getCanonicalLocales(tag)[0];
+      } catch (e) {
+        // Not a valid tag: the next one.
+      }
+    }
+    return language;
+  }
+
+  function use(catalog) {
+    const given = catalog || ENGLISH;
+    const language = languageMatch(given.language) || "en";
+    const direction = ["ltr", "rtl"].includes(given.direction) ? given.direction : null;
+    i18n.language = language;
+    i18n.direction = direction || (RIGHT_TO_LEFT.includes(language) ? "rtl" : "ltr");
+    catalogMessages = given.messages && typeof given.messages === "object" ? given.messages : {};
+    intlLocale = localeOf(language);
+    formatters.clear();
+    return i18n;
+  }
+
+  // The catalog of `language` from desk at `base` (default: this page's origin), installed with
+  // use(); English needs none. It never rejects: without its catalog the page is in English.
+  // -> Promise<the language in use>
+  function load(language, base) {
+    const wanted = languageMatch(language) || "en";
+    if (wanted === "en") return Promise.resolve(use(ENGLISH).language);
+    const url = String(base || location.origin).replace(/\/+$/, "") + "/api/i18n/" + wanted;
+    const controller = typeof AbortController === "function" ? new AbortController() : null;
+    const timer = setTimeout(() => controller && controller.abort(), CATALOG_TIMEOUT);
+    // Public and cached, and never with cookies: a host site's widget has no business with them.
+    return fetch(url, {
+      credentials: "omit",
+      headers: { Accept: "application/json" },
+      signal: controller ? controller.signal : undefined,
+    })
+      .then((response) => {
+        if (!response.ok) throw new Error(`desk: no catalog for ${wanted} (${response.status})`);
+        return response.json();
+      })
+      .then((catalog) => use(catalog).language)
+      .catch(() => use(ENGLISH).language)
+      .finally(() => clearTimeout(timer));
+  }
+
+  function gettext(msgid) {
+    const found = catalogMessages[msgid];
+    return typeof found === "string" && found ? found : msgid;
+  }
+
+  const pluralRules = new Map(); // language -> Intl.PluralRules
+  function pluralCategory(count) {
+    let rules = pluralRules.get(i18n.language);
+    if (!rules) {
+      rules = new Intl.PluralRules(i18n.language);
+      pluralRules.set(i18n.language, rules);
+    }
+    return rules.select(Number(count));
+  }
+
+  function ngettext(singular, plural, count) {
+    const found = catalogMessages[singular];
+    if (found && typeof found === "object") {
+      const form = found[pluralCategory(count)] || found.other;
+      if (typeof form === "string" && form) return form;
+    }
+    return Number(count) === 1 ? singular : plural;
+  }
+
+  function pgettext(context, msgid) {
+    const found = catalogMessages[context + CONTEXT_SEPARATOR + msgid];
+    return typeof found === "string" && found ? found : msgid;
+  }
+
+  // "%(name)s" -> values.name, "%%" -> "%" (as Python's % does with a dict); a name missing from
+  // `values` stays as it is.
+  function interpolate(format, values) {
+    return String(format).replace(/%\((\w+)\)s|%%/g, (match, name) => {
+      if (name === undefined) return "%";
+      return values && name in values ? String(values[name]) : match;
+    });
+  }
+
+  // The browser's IANA time zone ("Europe/Berlin"), or null where it does not say.
+  function timeZone() {
+    try {
+      return Intl.DateTimeFormat().resolvedOptions().timeZone || null;
+    } catch (e) {
+      return null;
+    }
+  }
+
+  // What a request says of its reader, for desk to answer (and email) in their language and time.
+  function localeHeaders() {
+    const headers = { "Accept-Language": i18n.language };
+    const zone = timeZone();
+    if (zone) headers["X-Desk-Time-Zone"] = zone;
+    return headers;
+  }
+
+  const i18n = {
+    language: "en",
+    direction: "ltr",
+    supported: LANGUAGES,
+    pick: (tags) => languageMatch(tags) || "en",
+    use,
+    load,
+    gettext,
+    ngettext,
+    pgettext,
+    interpolate,
+    headers: localeHeaders,
+  };
+  use(ENGLISH);
+
+  // An Intl formatter for intlLocale, made once: `Kind` Intl.DateTimeFormat, NumberFormat...
+  function formatter(Kind, options) {
+    const key = Kind.name + JSON.stringify(options);
+    let found = formatters.get(key);
+    if (!found) {
+      found = new Kind(intlLocale, options);
+      formatters.set(key, found);
+    }
+    return found;
+  }
+
   function csrfToken() {
     const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
     if (match) return decodeURIComponent(match[1]);
@@ -64,8 +248,8 @@
     return input ? input.value : "";
   }
 
-  async function api(method, path, body, remote) {
-    const headers = { Accept: "application/json" };
+  async function api(method, path, body, remote, options) {
+    const headers = { Accept: "application/json", ...((options && options.headers) || {}) };
     if (remote) {
       if (remote.token) headers.Authorization = "Bearer " + remote.token;
     } else if (method !== "GET") {
@@ -641,13 +825,14 @@
     return element;
   }
 
-  const pad = (number) => String(number).padStart(2, "0");
-  const time = (iso) => {
-    const date = new Date(iso);
-    return pad(date.getHours()) + ":" + pad(date.getMinutes());
-  };
-  const day = (iso) =>
-    new Date(iso).toLocaleDateString("en-US", { weekday: "long", month: "long", day: "numeric" });
+  // Moments in the reader's language and the browser's time zone (Intl's own words and order).
+  const CLOCK = { hour: "numeric", minute: "2-digit" };
+  const time = (iso) => formatter(Intl.DateTimeFormat, CLOCK).format(new Date(iso));
+  const day = (iso) => formatter(Intl.DateTimeFormat, FULL_DATE).format(new Date(iso));
+  const FULL_DATE = { weekday: "long", month: "long", day: "numeric" };
+  const dateTime = (iso) =>
+    formatter(Intl.DateTimeFormat, { ...FULL_DATE, ...CLOCK }).format(new Date(iso));
+  const number = (value, options) => formatter(Intl.NumberFormat, options || {}).format(value);
 
   const UNITS = [
     ["year", 31536000],
@@ -657,12 +842,13 @@
     ["hour", 3600],
     ["minute", 60],
   ];
-  const relativeFormat = new Intl.RelativeTimeFormat("en", { numeric: "auto" });
 
   function relative(iso) {
     const seconds = (new Date(iso).getTime() - Date.now()) / 1000;
     const unit = UNITS.find(([, size]) => Math.abs(seconds) >= size);
-    return unit ? relativeFormat.format(Math.round(seconds / unit[1]), unit[0]) : "just now";
+    if (!unit) return gettext("just now");
+    const format = formatter(Intl.RelativeTimeFormat, { numeric: "auto" });
+    return format.format(Math.round(seconds / unit[1]), unit[0]);
   }
 
   function keepRelativeTimes(root) {
@@ -737,23 +923,28 @@
     return svg;
   }
 
-  // "312 bytes", "4.7 KB", "48 KB", "1.2 MB": the same digits as attachment_views.file_size.
+  // "312 bytes", "4.7 KB", "48 KB", "1.2 MB": the same digits as attachment_views.file_size, in
+  // the reader's language ("4,7 KB" in German).
   function size(bytes) {
     const count = Math.max(0, Math.floor(Number(bytes) || 0));
-    if (count < 1024) return count === 1 ? "1 byte" : `${count} bytes`;
-    const units = ["KB", "MB", "GB"];
+    const digits = (value) => number(value, { maximumFractionDigits: 1, useGrouping: false });
+    if (count < 1024) {
+      const bytes = ngettext("%(count)s byte", "%(count)s bytes", count);
+      return interpolate(bytes, { count: digits(count) });
+    }
     let value = count / 1024;
     let unit = 0;
-    while (value >= 1024 && unit < units.length - 1) {
+    while (value >= 1024 && unit < 2) {
       value /= 1024;
       unit += 1;
     }
-    if (value < 10) {
-      const tenths = Math.floor(value * 10 + 0.5);
-      const number = tenths % 10 ? `${Math.floor(tenths / 10)}.${tenths % 10}` : String(tenths / 10);
-      return `${number} ${units[unit]}`;
-    }
-    return `${Math.floor(value + 0.5)} ${units[unit]}`;
+    // Rounded half up to tenths below 10, to units above, as attachment_views rounds.
+    const rounded = value < 10 ? Math.floor(value * 10 + 0.5) / 10 : Math.floor(value + 0.5);
+    const values = { size: digits(rounded) };
+    // Translators: a file's size in kilobytes, megabytes or gigabytes (1 KB is 1,024 bytes).
+    if (unit === 0) return interpolate(gettext("%(size)s KB"), values);
+    if (unit === 1) return interpolate(gettext("%(size)s MB"), values);
+    return interpolate(gettext("%(size)s GB"), values);
   }
 
   // "PDF" for "invoice.pdf": desk names every file with the extension of what it holds.
@@ -859,7 +1050,7 @@
   function attachments(files, options) {
     const list = document.createElement("ul");
     list.className = "attachments";
-    list.setAttribute("aria-label", "Attachments");
+    list.setAttribute("aria-label", gettext("Attachments"));
     for (const file of files) list.append(attachmentItem(file));
     return attachmentsFrom(list, options);
   }
@@ -966,14 +1157,14 @@
       title.dir = "auto";
       const details = document.createElement("span");
       details.className = "lightbox-size";
-      const download = text(document.createElement("a"), "Download");
+      const download = text(document.createElement("a"), gettext("Download"));
       download.className = "lightbox-download";
       download.target = "_blank";
       download.rel = "noopener noreferrer";
       const close = document.createElement("button");
       close.type = "button";
       close.className = "lightbox-close";
-      close.setAttribute("aria-label", "Close image");
+      close.setAttribute("aria-label", gettext("Close image"));
       close.append(svgIcon("close", "lightbox-close-icon"));
       bar.append(title, details, download, close);
       const img = document.createElement("img");
@@ -1031,11 +1222,15 @@
   // its progress (fetch has none). The credentials are api()'s: the session and the CSRF token on
   // desk's pages; embedded, the desk token and no cookies. -> {promise, abort()}; the promise
   // rejects like api() ({status, body}, status 0: no answer), with `retryAfter` and `aborted`.
-  function upload(path, file, { remote, onProgress } = {}) {
+  // headers: extra ones, as api()'s.
+  function upload(path, file, { remote, headers, onProgress } = {}) {
     const request = new XMLHttpRequest();
     const promise = new Promise((resolve, reject) => {
       request.open("POST", remote ? remote.url + path : path);
       request.setRequestHeader("Accept", "application/json");
+      for (const [name, value] of Object.entries(headers || {})) {
+        request.setRequestHeader(name, value);
+      }
       if (remote) {
         request.withCredentials = false;
         if (remote.token) request.setRequestHeader("Authorization", "Bearer " + remote.token);
@@ -1074,12 +1269,13 @@
       : detail
         ? String(detail)
         : "";
-    if (error.status === 0) return "Not uploaded: no connection to the server.";
+    if (error.status === 0) return gettext("Not uploaded: no connection to the server.");
     if (said) return said;
-    if (error.status === 413) return "This file is too large to send.";
-    if (error.status === 415) return "This type of file cannot be sent.";
-    if (error.status === 429) return "Too many uploads just now: try again in a minute.";
-    return `Not uploaded (error ${error.status}).`;
+    if (error.status === 413) return gettext("This file is too large to send.");
+    if (error.status === 415) return gettext("This type of file cannot be sent.");
+    if (error.status === 429) return gettext("Too many uploads just now: try again in a minute.");
+    // Translators: %(status)s is an HTTP status code, such as 502.
+    return interpolate(gettext("Not uploaded (error %(status)s)."), { status: error.status });
   }
 
   // Worth another try as it is: no answer, over the allowance for now, trouble on the server.
@@ -1126,9 +1322,11 @@
       status.className = "upload-status";
       const bar = document.createElement("progress");
       bar.max = 100;
-      bar.setAttribute("aria-label", `Uploading ${item.name}`);
+      // Translators: the label of an upload's progress bar; %(name)s is the file's name.
+      const uploading = interpolate(gettext("Uploading %(name)s"), { name: item.name });
+      bar.setAttribute("aria-label", uploading);
       body.append(name, status, bar);
-      const retry = text(document.createElement("button"), "Retry");
+      const retry = text(document.createElement("button"), gettext("Retry"));
       retry.type = "button";
       retry.className = "upload-retry";
       retry.addEventListener("click", () => send(item));
@@ -1165,7 +1363,14 @@
         if (percent == null) bar.removeAttribute("value");
         else bar.value = percent;
         item.node.setAttribute("data-progress", percent == null ? "" : String(percent));
-        text(status, percent == null ? "Uploading…" : `Uploading… ${percent}%`);
+        const percentage = number((percent || 0) / 100, { style: "percent" });
+        text(
+          status,
+          percent == null
+            ? gettext("Uploading…")
+            : // Translators: %(percent)s is how much is uploaded, such as "40%".
+              interpolate(gettext("Uploading… %(percent)s"), { percent: percentage })
+        );
       } else if (item.state === "done") {
         item.node.removeAttribute("data-progress");
         text(status, size(item.result.size));
@@ -1177,9 +1382,15 @@
       if (item.state === "failed") status.setAttribute("role", "alert");
       else status.removeAttribute("role");
       retry.hidden = !(item.state === "failed" && item.retryable);
-      const verb = item.state === "uploading" ? "Cancel the upload of" : "Remove";
-      remove.setAttribute("aria-label", `${verb} ${item.name}`);
-      remove.title = verb === "Remove" ? "Remove" : "Cancel upload";
+      const uploading = item.state === "uploading";
+      const values = { name: item.name };
+      remove.setAttribute(
+        "aria-label",
+        uploading
+          ? interpolate(gettext("Cancel the upload of %(name)s"), values)
+          : interpolate(gettext("Remove %(name)s"), values)
+      );
+      remove.title = uploading ? gettext("Cancel upload") : gettext("Remove");
     }
 
     function send(item) {
@@ -1232,8 +1443,15 @@
       const left = chosen.length - room;
       say(
         left > 0
-          ? `A message takes at most ${ATTACHMENTS_PER_MESSAGE} files: ` +
-              `${left} ${left === 1 ? "was" : "were"} left out.`
+          ? interpolate(
+              // Translators: %(limit)s: the most files in a message (10); %(count)s: those left out.
+              ngettext(
+                "A message takes at most %(limit)s files: %(count)s was left out.",
+                "A message takes at most %(limit)s files: %(count)s were left out.",
+                left
+              ),
+              { limit: number(ATTACHMENTS_PER_MESSAGE), count: number(left) }
+            )
           : ""
       );
       for (const file of chosen.slice(0, room)) {
@@ -1339,6 +1557,7 @@
   }
 
   window.DeskLive = {
+    i18n,
     timing,
     csrfToken,
     api,
@@ -1350,6 +1569,8 @@
     time,
     relative,
     day,
+    dateTime,
+    number,
     keepRelativeTimes,
     size,
     icon: svgIcon,
@@ -1362,6 +1583,19 @@
   if (script && script.getAttribute("data-desk-widget") === "off") return;
 
   // --- Embedded on another site: the desk token ---------------------------------------------------
+
+  // The widget's requests say its reader's language and time zone (DeskLive.i18n.headers()):
+  // desk answers in that language, and keeps both with the person's chat for its emails.
+  const request = (method, path, body, remote) =>
+    api(method, path, body, remote, { headers: localeHeaders() });
+  // The same for its socket, in the URL (a browser's WebSocket sends no headers of its choosing).
+  function socketQuery() {
+    const query = new URLSearchParams({ lang: i18n.language });
+    const zone = timeZone();
+    if (zone) query.set("tz", zone);
+    return query.toString();
+  }
+
 
   // The credentials of a widget embedded on another site (docs/embed.md): the host's identity
   // token, else a guest's secret kept in the host page's localStorage, else a guest link; traded
@@ -1394,7 +1628,7 @@
     }
 
     const anonymous = { url };
-    const exchange = (body) => api("POST", "/api/embed/token", body, anonymous).then(hold);
+    const exchange = (body) => request("POST", "/api/embed/token", body, anonymous).then(hold);
 
     // A desk token and whose it is; renewed at two thirds of its life.
     function hold(session) {
@@ -1452,7 +1686,7 @@
         (async () => {
           if (token) {
             try {
-              return hold(await api("GET", "/api/embed/me", undefined, { url, token }));
+              return hold(await request("GET", "/api/embed/me", undefined, { url, token }));
             } catch (error) {
               if (error.status !== 401) throw error;
             }
@@ -1466,11 +1700,11 @@
     // and sent again.
     async function call(method, path, body) {
       try {
-        return await api(method, path, body, { url, token });
+        return await request(method, path, body, { url, token });
       } catch (error) {
         if (error.status !== 401) throw error;
         await renew();
-        return api(method, path, body, { url, token });
+        return request(method, path, body, { url, token });
       }
     }
 
@@ -1492,7 +1726,7 @@
       bearer: () => token,
       protocols: () => ["desk", "desk.bearer." + token],
       // The visitor's first message: a guest from now on (403 when this desk has no guests).
-      guest: (details) => api("POST", "/api/embed/guests", details, anonymous).then(hold),
+      guest: (details) => request("POST", "/api/embed/guests", details, anonymous).then(hold),
       keepProfile: (details) => store("profile", JSON.stringify(details)),
       identify(newIdentity) {
         identity = newIdentity;
@@ -1520,44 +1754,93 @@
   // at once is not read out twice.
   const ANNOUNCE_DELAY = 1500;
   // What the widget says around the texts staff write in Django admin (greeting, reply time, away
-  // message), in one place for translation. `when` is a moment in the reader's locale and time
-  // zone, from backAt(): "today at 16:00", "tomorrow at 9:00 AM", "Monday at 9:00".
+  // message; those come from desk in the reader's language), in one place. `when` is a moment in
+  // the reader's language and time zone, from backAt(): "today at 16:00", "tomorrow at 9:00 AM",
+  // "Monday at 9:00", "January 29 at 9:00".
   const TEXTS = Object.freeze({
-    connection: {
-      connecting: "Connecting…",
-      connected: "Connected",
-      reconnecting: "Reconnecting…",
-      offline: "Offline",
-      idle: "Write to start a chat",
-    },
-    online: "Support is online",
-    away: (when) => (when ? `Away until ${when}` : "Away"),
-    today: (clock) => `today at ${clock}`,
-    tomorrow: (clock) => `tomorrow at ${clock}`,
-    onDay: (day, clock) => `${day} at ${clock}`,
+    connection: (state) =>
+      ({
+        connecting: gettext("Connecting…"),
+        connected: gettext("Connected"),
+        reconnecting: gettext("Reconnecting…"),
+        offline: gettext("Offline"),
+        idle: gettext("Write to start a chat"),
+      })[state],
+    online: () => gettext("Support is online"),
+    away: (when) =>
+      when
+        ? // Translators: the chat's status line while support is closed; %(when)s is when it
+          // opens again, such as "tomorrow at 9:00" (a phrase of its own, translated below).
+          interpolate(gettext("Away until %(when)s"), { when })
+        : gettext("Away"),
+    // Translators: when support is back: "We're back today at 16:00".
+    today: (clock) => interpolate(gettext("today at %(time)s"), { time: clock }),
+    // Translators: when support is back: "We're back tomorrow at 9:00".
+    tomorrow: (clock) => interpolate(gettext("tomorrow at %(time)s"), { time: clock }),
+    // Within a week, by the day of the week (Date.getDay(): 0 is Sunday); one sentence each, for
+    // the languages whose days change with the sentence (Russian: "в среду").
+    onWeekday: (weekday, clock) =>
+      interpolate(
+        [
+          // Translators: when support is back, later this week: "We're back Sunday at 9:00".
+          gettext("Sunday at %(time)s"),
+          gettext("Monday at %(time)s"),
+          gettext("Tuesday at %(time)s"),
+          gettext("Wednesday at %(time)s"),
+          gettext("Thursday at %(time)s"),
+          gettext("Friday at %(time)s"),
+          gettext("Saturday at %(time)s"),
+        ][weekday],
+        { time: clock }
+      ),
+    // Translators: when support is back, a week or more ahead: "We're back January 29 at 9:00";
+    // %(date)s is the day and month, written for the language.
+    onDate: (date, clock) => interpolate(gettext("%(date)s at %(time)s"), { date, time: clock }),
     // After the away message: when support is back, and where its answer will reach the person.
     back: {
       email: (when) =>
         when
-          ? `We're back ${when} and will email you our answer.`
-          : "We will email you our answer.",
+          ? interpolate(gettext("We're back %(when)s and will email you our answer."), { when })
+          : gettext("We will email you our answer."),
       invite: (when) =>
-        (when ? `We're back ${when}. ` : "") +
-        "Leave your email address and our answer will reach you there too.",
+        when
+          ? interpolate(
+              gettext(
+                "We're back %(when)s. Leave your email address and our answer will reach you there too."
+              ),
+              { when }
+            )
+          : gettext("Leave your email address and our answer will reach you there too."),
       here: (when) =>
         when
-          ? `We're back ${when}: our answer will be waiting here.`
-          : "Our answer will be waiting here.",
+          ? interpolate(gettext("We're back %(when)s: our answer will be waiting here."), { when })
+          : gettext("Our answer will be waiting here."),
     },
-    leaveEmail: "Add your email",
-    you: "You",
-    support: "Support",
-    from: (name) => `${name} from Support`,
-    guestsOff: "Sign in on this site to chat with support.",
+    leaveEmail: () => gettext("Add your email"),
+    // Translators: who wrote a message: the person reading the widget.
+    you: () => pgettext("message sender", "You"),
+    // Translators: who wrote a message: the support team.
+    support: () => pgettext("message sender", "Support"),
+    // Translators: who wrote a reply: %(name)s is the support agent's name.
+    from: () => gettext("%(name)s from Support"),
+    guestsOff: () => gettext("Sign in on this site to chat with support."),
   });
   const option = (name) => (script && script.getAttribute(name)) || null;
   const deskUrl = option("data-desk-url");
   const pageMode = option("data-desk-mode") === "page";
+
+  // The reader's language: the one the script tag names, else the host page's, else the first of
+  // the browser's that desk speaks (each one passed over if desk does not speak it). Its catalog
+  // is asked of desk at once, while the page loads; the widget is built once it is there.
+  const browserLanguages = navigator.languages && navigator.languages.length
+    ? navigator.languages
+    : [navigator.language];
+  const readerLanguage =
+    languageMatch(option("data-desk-lang")) ||
+    languageMatch(document.documentElement.lang) ||
+    languageMatch(browserLanguages) ||
+    "en";
+  const translated = load(readerLanguage, deskUrl || location.origin);
 
   const icon = (paths, className) =>
     `<svg class="${className || ""}" viewBox="0 0 24 24" width="24" height="24" fill="none" ` +
@@ -1568,59 +1851,104 @@
   const SEND = '<path d="M12 19V5M5 12l7-7 7 7"/>';
   const CLIP = ICONS.clip.map((d) => `<path d="${d}"/>`).join("");
 
-  // Fixed markup only: everything that comes from the server or the user goes in with text() or
-  // formatted(), as text nodes.
+  // Fixed markup only, and no words: chromeTexts() puts those in, in the reader's language, and
+  // everything that comes from the server or the user goes in with text() or formatted(), as text
+  // nodes. dir="auto": what people type and the texts staff write (an English greeting in the
+  // Arabic widget) take the direction of their own words.
   const SKELETON = `<link rel="stylesheet">
 <div class="desk">
   <section class="panel" id="panel" role="dialog" aria-modal="false" aria-labelledby="title">
     <header>
       <span class="avatar">${icon(CHAT)}</span>
       <div>
-        <h2 id="title">Support</h2>
-        <p class="status"><span class="dot"></span><span class="state"></span></p>
+        <h2 id="title"></h2>
+        <p class="status"><span class="dot"></span><span class="state" dir="auto"></span></p>
         <p class="sr announce" aria-live="polite" aria-atomic="true"></p>
       </div>
-      <button type="button" class="close" aria-label="Close support chat">${icon(CLOSE)}</button>
+      <button type="button" class="close">${icon(CLOSE)}</button>
     </header>
     <div class="scroll">
       <div class="intro" hidden>
-        <p class="greeting"></p>
-        <p class="hours"></p>
+        <p class="greeting" dir="auto"></p>
+        <p class="hours" dir="auto"></p>
         <button type="button" class="leave-email" hidden></button>
       </div>
       <div class="about" hidden>
         <p class="whoami"><span class="who"></span> <button type="button" class="edit"></button></p>
         <form class="details" hidden>
-          <label>Your name <input name="name" autocomplete="name" maxlength="200"></label>
-          <label>Your email, for our answers (optional)
-            <input name="email" type="email" autocomplete="email" maxlength="254"></label>
+          <label><span class="name-label"></span>
+            <input name="name" autocomplete="name" maxlength="200" dir="auto"></label>
+          <label><span class="email-label"></span>
+            <input name="email" type="email" autocomplete="email" maxlength="254" dir="auto"></label>
           <p class="details-error" role="alert" hidden></p>
-          <p class="actions"><button type="submit" class="save">Save</button>
-            <button type="button" class="cancel">Cancel</button></p>
+          <p class="actions"><button type="submit" class="save"></button>
+            <button type="button" class="cancel"></button></p>
         </form>
       </div>
-      <button type="button" class="earlier" hidden>Show earlier messages</button>
-      <div class="log" role="log" aria-live="polite" aria-label="Conversation with support"></div>
-      <p class="seen" hidden>Seen by support</p>
+      <button type="button" class="earlier" hidden></button>
+      <div class="log" role="log" aria-live="polite"></div>
+      <p class="seen" hidden></p>
     </div>
-    <p class="typing" hidden aria-live="polite">Support is typing…</p>
+    <p class="typing" hidden aria-live="polite"></p>
     <p class="notice" hidden role="status"></p>
-    <p class="signin" hidden><a>Sign in to chat with support</a></p>
+    <p class="signin" hidden><a></a></p>
     <form class="composer">
-      <ul class="uploads" aria-label="Files to send" hidden></ul>
+      <ul class="uploads" hidden></ul>
       <p class="uploads-notice" role="alert" hidden></p>
-      <button type="button" class="attach" aria-label="Attach files"
-        title="Attach files (you can also paste or drop them here)">${icon(CLIP)}</button>
+      <button type="button" class="attach">${icon(CLIP)}</button>
       <input type="file" class="file-input" multiple hidden tabindex="-1">
-      <textarea rows="1" aria-label="Message to support" placeholder="Write a message…"></textarea>
-      <button type="submit" class="send" aria-label="Send message">${icon(SEND)}</button>
+      <textarea rows="1" dir="auto"></textarea>
+      <button type="submit" class="send">${icon(SEND)}</button>
     </form>
-    <div class="drop" hidden>${icon(CLIP)}<p>Drop files to send them to support</p></div>
+    <div class="drop" hidden>${icon(CLIP)}<p></p></div>
   </section>
   <button type="button" class="launcher" aria-controls="panel" aria-expanded="false"
-    aria-label="Open support chat">${icon(CHAT, "chat-icon")}${icon(CLOSE, "close-icon")}
+    >${icon(CHAT, "chat-icon")}${icon(CLOSE, "close-icon")}
     <span class="badge" aria-hidden="true" hidden></span></button>
 </div>`;
+
+  // The skeleton's words: [selector, attribute (null: its text), text]. The launcher's label is
+  // renderBadge()'s.
+  const chromeTexts = () => [
+    ["#title", null, gettext("Support")],
+    [".close", "aria-label", gettext("Close support chat")],
+    [".name-label", null, gettext("Your name")],
+    [".email-label", null, gettext("Your email, for our answers (optional)")],
+    [".save", null, gettext("Save")],
+    [".cancel", null, gettext("Cancel")],
+    [".earlier", null, gettext("Show earlier messages")],
+    [".log", "aria-label", gettext("Conversation with support")],
+    [".seen", null, gettext("Seen by support")],
+    [".typing", null, gettext("Support is typing…")],
+    [".signin a", null, gettext("Sign in to chat with support")],
+    [".uploads", "aria-label", gettext("Files to send")],
+    [".attach", "aria-label", gettext("Attach files")],
+    [".attach", "title", gettext("Attach files (you can also paste or drop them here)")],
+    ["textarea", "aria-label", gettext("Message to support")],
+    ["textarea", "placeholder", gettext("Write a message…")],
+    [".send", "aria-label", gettext("Send message")],
+    [".drop p", null, gettext("Drop files to send them to support")],
+  ];
+
+  // A translated sentence as nodes, each value in a <bdi>: a name in another script (Arabic in an
+  // English sentence, or the other way round) keeps its own direction and leaves the sentence's
+  // order alone. `values`: strings or nodes.
+  function sentence(format, values) {
+    const fragment = document.createDocumentFragment();
+    for (const part of String(format).split(/(%\(\w+\)s)/)) {
+      const name = /^%\((\w+)\)s$/.exec(part);
+      if (!name) {
+        if (part) fragment.append(part.replace(/%%/g, "%"));
+        continue;
+      }
+      const value = values[name[1]];
+      const isolated = document.createElement("bdi");
+      if (value instanceof Node) isolated.append(value);
+      else text(isolated, value);
+      fragment.append(isolated);
+    }
+    return fragment;
+  }
 
   // Messages sort by (created_at, id), the order they committed in. Date keeps milliseconds
   // only, so the microseconds are added back.
@@ -1630,18 +1958,23 @@
   }
   const isBefore = (a, b) => order(a) < order(b) || (order(a) === order(b) && a.id < b.id);
 
+  // When a message was sent: its time today, else its date and time ("Jan 29, 2:05 PM").
   function stamp(iso) {
     if (new Date(iso).toDateString() === new Date().toDateString()) return time(iso);
-    return new Date(iso).toLocaleDateString("en-US", { month: "short", day: "numeric" }) + ", " + time(iso);
+    return formatter(Intl.DateTimeFormat, { month: "short", day: "numeric", ...CLOCK }).format(
+      new Date(iso)
+    );
   }
 
-  // What the API said was wrong, in words for the person who typed the message.
+  // What the API said was wrong, in words for the person who typed the message (desk writes its
+  // `detail` in the reader's language).
   function problem(error) {
     const detail = error.body && error.body.detail;
     if (Array.isArray(detail)) return detail.map((item) => String(item.msg).replace(/^Value error, /, "")).join(" ");
     if (detail) return String(detail);
-    if (error.status === 401) return "You are signed out: sign in again to send it.";
-    return `Not sent (error ${error.status}).`;
+    if (error.status === 401) return gettext("You are signed out: sign in again to send it.");
+    // Translators: %(status)s is an HTTP status code, such as 502.
+    return interpolate(gettext("Not sent (error %(status)s)."), { status: error.status });
   }
 
   function mount() {
@@ -1650,9 +1983,19 @@
     // Hidden until its styles have loaded, so the page never shows the bare markup. The shadow
     // root keeps the page's styles out of the widget and the widget's out of the page.
     host.hidden = true;
+    // The widget's language and direction, whatever the page's: the shadow root (and the image
+    // viewer in it) inherits them from the host element.
+    host.lang = i18n.language;
+    host.dir = i18n.direction;
     const root = host.attachShadow({ mode: "open" });
     root.innerHTML = SKELETON;
     const $ = (selector) => root.querySelector(selector);
+    $(".desk").lang = i18n.language;
+    $(".desk").dir = i18n.direction;
+    for (const [selector, attribute, words] of chromeTexts()) {
+      if (attribute) $(selector).setAttribute(attribute, words);
+      else text($(selector), words);
+    }
     const styles = $("link");
     styles.onload = styles.onerror = () => {
       host.hidden = false;
@@ -1738,7 +2081,7 @@
         })
       : null;
     const call = (method, path, body) =>
-      remote ? remote.call(method, path, body) : api(method, path, body);
+      remote ? remote.call(method, path, body) : request(method, path, body);
     // The chat, or null while an embedded person has none (it starts with their first message).
     const chatLoad = () =>
       call("GET", "/api/support_chat").catch((error) => {
@@ -1773,11 +2116,14 @@
     const refreshFile = (id) => call("GET", `/api/support_chat/attachments/${encodeURIComponent(id)}`);
 
     // The message with its light formatting (DeskLive.format) and its files, sent or still pending
-    // alike; `sender` names who wrote it (the person's own: "You"). A message of files alone has
+    // alike; `sender()` names who wrote it (the person's own: "You"). A message of files alone has
     // no text bubble.
     function bubble(className, content, files, sender = TEXTS.you) {
       const node = element("div", "msg " + className);
-      node.append(element("span", "sr", sender + ":"));
+      const said = element("span", "sr");
+      // Translators: read out before each message: %(sender)s is who wrote it ("You", "Support").
+      said.append(sentence(pgettext("screen reader", "%(sender)s:"), { sender: sender() }));
+      node.append(said);
       if (content || !(files && files.length)) {
         const body = formatted(element("div", "bubble"), content);
         body.dir = "auto";
@@ -1793,9 +2139,11 @@
     }
 
     // Who wrote a reply: its admin's name when support shows it ("Alice from Support"), else
-    // Support.
-    const replier = (message) =>
-      message.sender_name ? TEXTS.from(message.sender_name) : TEXTS.support;
+    // Support; as nodes, the name isolated (sentence()).
+    const replier = (message) => () =>
+      message.sender_name
+        ? sentence(TEXTS.from(), { name: message.sender_name })
+        : text(document.createElement("span"), TEXTS.support());
 
     function insert(message) {
       const admin = message.sender_type === "admin";
@@ -1803,8 +2151,8 @@
       const node = bubble(message.sender_type, message.content, message.attachments, sender);
       const when = element("time", "", stamp(message.created_at));
       when.dateTime = message.created_at;
-      when.title = day(message.created_at) + ", " + time(message.created_at);
-      if (admin) node.lastChild.append(sender + " · ");
+      when.title = dateTime(message.created_at);
+      if (admin) node.lastChild.append(sender(), " · ");
       node.lastChild.append(when);
       let index = ordered.length;
       while (index > 0 && isBefore(message, ordered[index - 1])) index -= 1;
@@ -1829,9 +2177,11 @@
         const node = bubble(className, item.content, item.attachments);
         const meta = node.lastChild;
         if (!failed) {
-          text(meta, item.status === "sending" ? "Sending…" : "Waiting to send…");
+          text(meta, item.status === "sending" ? gettext("Sending…") : gettext("Waiting to send…"));
         } else {
-          const error = element("span", "error", "Not sent: " + item.error);
+          // Translators: a message that could not be sent; %(reason)s says why (desk's words).
+          const reason = interpolate(gettext("Not sent: %(reason)s"), { reason: item.error });
+          const error = element("span", "error", reason);
           error.setAttribute("role", "alert");
           const retry = () => {
             item.status = "queued";
@@ -1842,7 +2192,7 @@
             forget(item);
             textarea.focus();
           };
-          meta.append(error, button("Retry", retry), button("Delete", discard));
+          meta.append(error, button(gettext("Retry"), retry), button(gettext("Delete"), discard));
         }
         log.append(node);
       }
@@ -1872,9 +2222,31 @@
     function renderBadge() {
       const count = unreadCount();
       badge.hidden = count === 0;
-      text(badge, count > 9 ? "9+" : count);
-      let label = isOpen ? "Close support chat" : "Open support chat";
-      if (count) label += `, ${count} unread ${count === 1 ? "reply" : "replies"}`;
+      // Translators: the unread replies on the launcher's badge, above nine.
+      const many = count > 9;
+      text(badge, many ? interpolate(gettext("%(count)s+"), { count: number(9) }) : number(count));
+      const values = { count: number(count) };
+      let label;
+      if (!count) label = isOpen ? gettext("Close support chat") : gettext("Open support chat");
+      else if (isOpen) {
+        label = interpolate(
+          ngettext(
+            "Close support chat, %(count)s unread reply",
+            "Close support chat, %(count)s unread replies",
+            count
+          ),
+          values
+        );
+      } else {
+        label = interpolate(
+          ngettext(
+            "Open support chat, %(count)s unread reply",
+            "Open support chat, %(count)s unread replies",
+            count
+          ),
+          values
+        );
+      }
       launcher.setAttribute("aria-label", label);
     }
 
@@ -1893,11 +2265,11 @@
       const settled = connection === "connected" || connection === "idle";
       const presence = settled && availability ? presenceKind() : "";
       let label;
-      if (presence === "online") label = TEXTS.online;
+      if (presence === "online") label = TEXTS.online();
       else if (presence === "open") label = availability.reply_time;
       else if (presence === "away") label = TEXTS.away(backAt(availability.opens_at));
-      else if (!everConnected && connection === "reconnecting") label = TEXTS.connection.connecting;
-      else label = TEXTS.connection[connection];
+      else if (!everConnected && connection === "reconnecting") label = TEXTS.connection("connecting");
+      else label = TEXTS.connection(connection);
       dot.setAttribute("data-presence", presence);
       dot.title = label;
       text(stateLine, label);
@@ -1919,15 +2291,15 @@
     function backAt(iso) {
       if (!iso) return null;
       const at = new Date(iso);
-      const clock = at.toLocaleTimeString(undefined, { hour: "numeric", minute: "2-digit" });
+      const clock = time(iso);
       const midnight = (date) => new Date(date.getFullYear(), date.getMonth(), date.getDate());
       // Rounded: a day with a daylight-saving change is 23 or 25 hours long.
       const days = Math.round((midnight(at) - midnight(new Date())) / 86400000);
       if (days <= 0) return TEXTS.today(clock);
       if (days === 1) return TEXTS.tomorrow(clock);
-      const dayName = { weekday: "long" };
-      if (days >= 7) Object.assign(dayName, { month: "long", day: "numeric" });
-      return TEXTS.onDay(at.toLocaleDateString(undefined, dayName), clock);
+      if (days < 7) return TEXTS.onWeekday(at.getDay(), clock);
+      const date = formatter(Intl.DateTimeFormat, { month: "long", day: "numeric" }).format(at);
+      return TEXTS.onDate(date, clock);
     }
 
     // The intro: the greeting, then the reply time while open; while closed, the away message,
@@ -1986,7 +2358,7 @@
 
     // The public answer, for anyone: what an embedded widget knows before it has a chat.
     const askAvailability = () =>
-      api("GET", "/api/embed/availability", undefined, { url: remote.url }).then((answer) =>
+      request("GET", "/api/embed/availability", undefined, { url: remote.url }).then((answer) =>
         present(answer, answer.support_online)
       );
 
@@ -2257,9 +2629,11 @@
         return flush();
       }
       item.status = "failed";
+      const wait = number(Math.ceil(event.retry_after || 1), { style: "unit", unit: "second" });
       item.error =
         event.code === "rate_limited"
-          ? `Too many messages at once. Try again in ${Math.ceil(event.retry_after || 1)} s.`
+          ? // Translators: %(wait)s is a number of seconds, written for the language: "5 sec".
+            interpolate(gettext("Too many messages at once. Try again in %(wait)s."), { wait })
           : event.detail;
       changing(renderPending);
     }
@@ -2311,7 +2685,7 @@
     let renewedForSocket = false;
     function connect() {
       live = socket({
-        path: `/ws/support_chat/${chat.id}/`,
+        path: `/ws/support_chat/${chat.id}/?${socketQuery()}`,
         base: remote && remote.url,
         protocols: remote && remote.protocols,
         onEvent,
@@ -2340,7 +2714,7 @@
     // on without it), then a desk token for the credentials this browser has, then their chat if
     // there is one (a guest's starts with the first message, never with a page view).
     async function opening() {
-      if (!remote) return api("GET", "/api/support_chat");
+      if (!remote) return request("GET", "/api/support_chat");
       if (!availability) await askAvailability().catch(() => {});
       const session = await remote.sign();
       return session && session.chat_id ? chatLoad() : null;
@@ -2455,12 +2829,15 @@
       about.hidden = !guest;
       if (!guest) return;
       if (person) remote.keepProfile(known);
-      let line = known.name ? `Chatting as ${known.name}.` : "Chatting as a guest.";
+      const who = $(".who");
+      if (known.name) who.replaceChildren(sentence(gettext("Chatting as %(name)s."), known));
+      else text(who, gettext("Chatting as a guest."));
       if (person && person.email && !person.email_confirmed) {
-        line += ` Open the link we emailed to ${person.email} to get our answers there.`;
+        const confirm = gettext("Open the link we emailed to %(email)s to get our answers there.");
+        who.append(" ", sentence(confirm, { email: person.email }));
       }
-      text($(".who"), line);
-      text($(".edit"), known.name || known.email ? "Change" : "Add your name and email");
+      const change = known.name || known.email;
+      text($(".edit"), change ? gettext("Change") : gettext("Add your name and email"));
       // Not while the visitor is typing in it (a token renewal brings the person too).
       if (!details.hidden) return;
       details.elements.name.value = known.name || "";
@@ -2514,13 +2891,13 @@
         return null;
       } catch (error) {
         if (error.status === 0 || error.status >= 500) throw error;
-        const reason = error.status === 403 ? TEXTS.guestsOff : problem(error);
+        const reason = error.status === 403 ? TEXTS.guestsOff() : problem(error);
         for (const item of pending) {
           if (item.status === "queued") Object.assign(item, { status: "failed", error: reason });
         }
         if (error.status === 403) {
           guestsOff = true;
-          unavailable(TEXTS.guestsOff);
+          unavailable(TEXTS.guestsOff());
         }
         return reason;
       }
@@ -2531,13 +2908,13 @@
     // out is renewed once.
     function uploadFile(file, onProgress) {
       const path = "/api/support_chat/attachments";
-      if (!remote) return upload(path, file, { onProgress });
+      if (!remote) return upload(path, file, { headers: localeHeaders(), onProgress });
       let request = null;
       let aborted = false;
       const attempt = () => {
         if (aborted) throw { status: 0, body: null, aborted: true };
         const credentials = { url: remote.url, token: remote.bearer() };
-        request = upload(path, file, { remote: credentials, onProgress });
+        request = upload(path, file, { remote: credentials, headers: localeHeaders(), onProgress });
         return request.promise;
       };
       const promise = (async () => {
@@ -2694,7 +3071,7 @@
     document.addEventListener("visibilitychange", noticeReplies);
 
     if (pageMode) desk.classList.add("page");
-    text(leaveEmail, TEXTS.leaveEmail);
+    text(leaveEmail, TEXTS.leaveEmail());
     renderLauncher();
     renderConnection("reconnecting");
     renderBadge();
@@ -2705,7 +3082,10 @@
 
   // A sign-in or sign-out may come before the page has finished loading: it waits for the widget.
   let mounted;
-  const widget = new Promise((resolve) => (mounted = () => resolve(mount())));
+  // Built once its language is there (English at once; another, once its catalog has come).
+  const widget = new Promise((resolve) => {
+    mounted = () => translated.then(() => resolve(mount()));
+  });
   window.DeskWidget = {
     identify: (token) => widget.then((ready) => ready.identify(token)),
     reset: () => widget.then((ready) => ready.reset()),
