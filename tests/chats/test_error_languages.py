@@ -13,27 +13,22 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
-import pytest_asyncio
 from channels.db import database_sync_to_async
 from django.test import Client
 from django.utils import translation
 from django.utils.translation import gettext
 
-from chats import access, presence, ratelimit
 from chats.models import SupportChat
 from desk.api import schema_error_translate
 from notifications.models import StaffAlertPreference
-from tests.realtime.conftest import (  # noqa: F401 (own_redis_namespace: a fixture)
-    ORIGIN,
-    Socket,
-    WebsocketCommunicator,
+from tests.realtime.conftest import (  # noqa: F401 (own_redis_namespace and ws: fixtures)
+    OpenSocket,
     chat_path,
     own_redis_namespace,
-    session_cookie,
+    ws,
 )
 
 TOKEN_INVALID = "The desk token is not valid."
@@ -184,49 +179,16 @@ def test_a_detail_raised_as_plain_english_is_translated_when_a_catalog_has_it(ad
 
 # --- Sockets --------------------------------------------------------------------------------------
 
-OpenSocket = Callable[..., Awaitable[Socket]]
-
-
-@pytest_asyncio.fixture
-async def socket_to() -> AsyncIterator[OpenSocket]:
-    """`await socket_to(path, user, query="lang=es", headers=[...])`: a logged-in socket whose URL
-    carries that query string; all are closed afterwards."""
-    from desk.asgi import application
-
-    sockets: list[Socket] = []
-
-    async def open_socket(
-        path: str, user: Any, *, query: str = "", headers: tuple[tuple[bytes, bytes], ...] = ()
-    ) -> Socket:
-        cookie = await database_sync_to_async(session_cookie)(user)
-        sent = [(b"origin", ORIGIN.encode()), (b"cookie", f"sessionid={cookie}".encode())]
-        communicator = WebsocketCommunicator(application, path, [*sent, *headers])
-        communicator.scope["query_string"] = query.encode()
-        socket = Socket(communicator)
-        connected, _ = await communicator.connect(within=5)
-        assert connected
-        socket.open = True
-        sockets.append(socket)
-        return socket
-
-    yield open_socket
-    for socket in sockets:
-        await socket.disconnect()
-    await presence.stop()
-    await ratelimit.close()
-    await access.close()
-
-
 FRAME_NOT_AN_OBJECT = "A frame must be a JSON object such as %(example)s."
 
 
 @pytest.mark.asyncio
 @pytest.mark.django_db(transaction=True)
 async def test_a_socket_error_is_in_spanish_with_lang_es_and_keeps_its_code(
-    socket_to: OpenSocket, own_redis_namespace: str, user: Any, chat: SupportChat
+    ws: OpenSocket, own_redis_namespace: str, user: Any, chat: SupportChat
 ) -> None:
-    english = await socket_to(chat_path(chat.id), user)
-    spanish = await socket_to(chat_path(chat.id), user, query="lang=es&tz=Europe%2FMadrid")
+    english = await ws(chat_path(chat.id), user)
+    spanish = await ws(chat_path(chat.id), user, query="lang=es&tz=Europe%2FMadrid")
     for socket in (english, spanish):
         await socket.send_text("hello?")
 
@@ -243,9 +205,9 @@ async def test_a_socket_error_is_in_spanish_with_lang_es_and_keeps_its_code(
 @pytest.mark.asyncio
 @pytest.mark.django_db(transaction=True)
 async def test_a_socket_without_lang_answers_in_its_accept_language(
-    socket_to: OpenSocket, own_redis_namespace: str, user: Any, chat: SupportChat
+    ws: OpenSocket, own_redis_namespace: str, user: Any, chat: SupportChat
 ) -> None:
-    socket = await socket_to(chat_path(chat.id), user, headers=[(b"accept-language", b"de")])
+    socket = await ws(chat_path(chat.id), user, extra_headers=((b"accept-language", b"de"),))
     await socket.send(action="typing", is_typing="yes")
 
     event = await socket.event()
@@ -257,9 +219,9 @@ async def test_a_socket_without_lang_answers_in_its_accept_language(
 @pytest.mark.asyncio
 @pytest.mark.django_db(transaction=True)
 async def test_a_services_error_on_a_socket_is_in_the_sockets_language(
-    socket_to: OpenSocket, own_redis_namespace: str, user: Any, chat: SupportChat
+    ws: OpenSocket, own_redis_namespace: str, user: Any, chat: SupportChat
 ) -> None:
-    socket = await socket_to(chat_path(chat.id), user, query="lang=fr")
+    socket = await ws(chat_path(chat.id), user, query="lang=fr")
     await socket.send(action="send_message", content="   ", request_id="r-1")
 
     event = await socket.event()
@@ -271,9 +233,9 @@ async def test_a_services_error_on_a_socket_is_in_the_sockets_language(
 @pytest.mark.asyncio
 @pytest.mark.django_db(transaction=True)
 async def test_a_message_over_a_socket_keeps_the_language_and_zone_it_states(
-    socket_to: OpenSocket, own_redis_namespace: str, user: Any, chat: SupportChat
+    ws: OpenSocket, own_redis_namespace: str, user: Any, chat: SupportChat
 ) -> None:
-    socket = await socket_to(chat_path(chat.id), user, query="lang=ar&tz=Asia%2FDubai")
+    socket = await ws(chat_path(chat.id), user, query="lang=ar&tz=Asia%2FDubai")
     await socket.send(action="send_message", content="مرحبا")
     assert (await socket.event())["type"] == "new_message"
 
@@ -285,10 +247,10 @@ async def test_a_message_over_a_socket_keeps_the_language_and_zone_it_states(
 @pytest.mark.asyncio
 @pytest.mark.django_db(transaction=True)
 async def test_the_dashboard_socket_records_its_language_for_staff_alerts(
-    socket_to: OpenSocket, own_redis_namespace: str, admin: Any
+    ws: OpenSocket, own_redis_namespace: str, admin: Any
 ) -> None:
-    await socket_to(
-        "/ws/admin/notifications/", admin, headers=[(b"accept-language", b"ru-RU,ru;q=0.9")]
+    await ws(
+        "/ws/admin/notifications/", admin, extra_headers=((b"accept-language", b"ru-RU,ru;q=0.9"),)
     )
 
     preference = await database_sync_to_async(StaffAlertPreference.objects.get)(user=admin)

@@ -80,6 +80,7 @@ class WebsocketCommunicator(ApplicationCommunicator):  # type: ignore[misc]
         path: str,
         headers: list[tuple[bytes, bytes]],
         subprotocols: list[str] | None = None,
+        query: str = "",
     ) -> None:
         # A browser always sends Host; desk's origin check compares Origin with it.
         if not any(name == b"host" for name, _ in headers):
@@ -88,7 +89,7 @@ class WebsocketCommunicator(ApplicationCommunicator):  # type: ignore[misc]
             "type": "websocket",
             "path": path,
             "raw_path": path.encode(),
-            "query_string": b"",
+            "query_string": query.encode(),
             "headers": headers,
             "subprotocols": subprotocols or [],
         }
@@ -195,7 +196,8 @@ async def ws() -> AsyncIterator[OpenSocket]:
     Each socket gets a session of its own; `session=client` opens it with that logged-in test
     Client's session instead (to log that session out, say). `bearer=token` offers the embedded
     widget's subprotocols for that desk token (`bearer_subprotocols`), `subprotocols=[...]` any
-    others; the one accepted is `socket.subprotocol`. `before_handshake` is awaited after
+    others; the one accepted is `socket.subprotocol`; `query` is the URL's query string
+    ("lang=es"), `extra_headers` more handshake headers. `before_handshake` is awaited after
     the application has started and before the client's connect frame. The handshake is accepted
     even for a refused socket (so its close code reaches the client): check `socket.close_code()`.
     """
@@ -213,8 +215,10 @@ async def ws() -> AsyncIterator[OpenSocket]:
         bearer: str | None = None,
         subprotocols: list[str] | None = None,
         before_handshake: Callable[[], Awaitable[Any]] | None = None,
+        query: str = "",
+        extra_headers: tuple[tuple[bytes, bytes], ...] = (),
     ) -> Socket:
-        headers = []
+        headers = list(extra_headers)
         if origin is not None:
             headers.append((b"origin", origin.encode()))
         if session is not None:
@@ -225,7 +229,7 @@ async def ws() -> AsyncIterator[OpenSocket]:
             headers.append((b"cookie", f"sessionid={cookie}".encode()))
         if bearer is not None:
             subprotocols = bearer_subprotocols(bearer)
-        socket = Socket(WebsocketCommunicator(application, path, headers, subprotocols))
+        socket = Socket(WebsocketCommunicator(application, path, headers, subprotocols, query))
         if before_handshake is not None:
             # Started now, not on the first frame as asgiref would: its middleware loads the
             # user while the client's connect frame is still to come.
