@@ -631,7 +631,13 @@
         return;
       }
       const count = card.getAttribute("data-count");
-      if (count) setCount(card, Number(count) + 1);
+      // A card the server wrote after this message was stored (a refresh that overtook the
+      // event) counts it already. A chat's messages have increasing times: a later one on the
+      // card, or this very one (same time, to the microsecond the text keeps), means counted.
+      const shown = card.getAttribute("data-last-message-at");
+      const counted =
+        stamp(shown) > stamp(message.created_at) || shown === message.created_at;
+      if (count && !counted) setCount(card, Number(count) + 1);
       setPreview(card, sender, previewOf(message, previewLength));
       setActivity(card, message.created_at, message.created_at);
       if (sender === "user") setUnread(card, true);
