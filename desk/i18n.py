@@ -21,13 +21,13 @@ from __future__ import annotations
 import functools
 import zoneinfo
 from collections.abc import Iterable
-from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import parse_qs
 
 from babel import Locale
 from django.conf import settings
 from django.http import HttpRequest
+from django.http.cookie import parse_cookie
 from django.utils import translation
 from django.utils.translation import trans_real
 
@@ -84,32 +84,35 @@ def _scope_query(scope: dict[str, Any]) -> dict[str, list[str]]:
     return parse_qs(scope.get("query_string", b"").decode("latin-1"))
 
 
-def scope_stated_language(scope: dict[str, Any]) -> str | None:
-    """The language a socket states: its `lang` query parameter (the widget's), else its
-    Accept-Language header. None when it states none desk speaks."""
+def _query_language(scope: dict[str, Any]) -> str | None:
     stated = _scope_query(scope).get("lang")
-    if stated:
-        return language_pick(stated[:1])
+    return language_pick(stated[:1]) if stated else None
+
+
+def _accept_language_of(scope: dict[str, Any]) -> str | None:
     return _accept_language(_scope_headers(scope).get("accept-language", ""))
 
 
+def scope_stated_language(scope: dict[str, Any]) -> str | None:
+    """The language a socket states: its `lang` query parameter (the widget's), else its
+    Accept-Language header. None when it states none desk speaks."""
+    if _scope_query(scope).get("lang"):
+        return _query_language(scope)
+    return _accept_language_of(scope)
+
+
 def scope_language(scope: dict[str, Any]) -> str:
-    """The language to answer a socket in: as stated, else the dashboard's language cookie,
-    else settings.LANGUAGE_CODE."""
-    stated = _scope_query(scope).get("lang")
-    if stated:
-        picked = language_pick(stated[:1])
-        if picked:
-            return picked
-    cookie = SimpleCookie()
-    try:
-        cookie.load(_scope_headers(scope).get("cookie", ""))
-    except Exception:  # a malformed Cookie header states no language
-        cookie = SimpleCookie()
-    morsel = cookie.get(settings.LANGUAGE_COOKIE_NAME)
-    if morsel is not None and (picked := language_pick([morsel.value])):
-        return picked
-    return scope_stated_language(scope) or settings.LANGUAGE_CODE
+    """The language to answer a socket in: its `lang`, else the dashboard's language cookie,
+    else its Accept-Language, else settings.LANGUAGE_CODE."""
+    cookie = parse_cookie(_scope_headers(scope).get("cookie", "")).get(
+        settings.LANGUAGE_COOKIE_NAME
+    )
+    return (
+        _query_language(scope)
+        or (language_pick([cookie]) if cookie else None)
+        or _accept_language_of(scope)
+        or settings.LANGUAGE_CODE
+    )
 
 
 @functools.cache
